@@ -6,7 +6,7 @@ STAMP := $(VENV)/.zhongli-installed
 HAS_GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
 REQ := $(if $(HAS_GPU),requirements-gpu.txt,requirements-cpu.txt)
 
-.PHONY: install demo test lint browser clean-venv
+.PHONY: install demo test lint system-deps clean-venv
 
 $(STAMP): requirements.txt requirements-cpu.txt requirements-gpu.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,17 +20,21 @@ $(STAMP): requirements.txt requirements-cpu.txt requirements-gpu.txt requirement
 
 install: $(STAMP)
 
-# Debian's Chromium for the headless browser test (Playwright drives it via executable_path).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian chromium for the browser test"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; }
+# System packages from Debian: Chromium for the headless browser test (Playwright drives it
+# through executable_path) and a CJK font so plots and screenshots render Chinese.
+SYSTEM_PKGS := chromium fonts-wqy-microhei
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then \
+	  echo "installing Debian packages: $(SYSTEM_PKGS)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PKGS) >/dev/null; \
+	fi
 
 demo: install
+	$(PY) -m rewards score --input assets/data/sample_train.tsv --preset default
 	$(PY) -m app
 
-test: install browser
+test: install system-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
