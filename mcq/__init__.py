@@ -3,8 +3,8 @@
 Light on purpose: no torch, vLLM or Gradio imports, so every other package can use it.
 """
 
-from mcq.extract import extract_answer
-from mcq.loaders import DataError, load_test, load_train, validate_file
+from mcq.extract import RULES, extract_answer
+from mcq.loaders import DataError, canonical_column, load_test, load_train, validate_file
 from mcq.prompt import (
     ANSWER_FORMAT_HINT,
     SYSTEM_PROMPT,
@@ -17,10 +17,12 @@ from mcq.records import LETTERS, Question
 __all__ = [
     "ANSWER_FORMAT_HINT",
     "LETTERS",
+    "RULES",
     "SYSTEM_PROMPT",
     "DataError",
     "Question",
     "build_messages",
+    "canonical_column",
     "extract_answer",
     "format_question",
     "load_test",

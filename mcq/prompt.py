@@ -5,9 +5,20 @@ All wording lives here: change it in this file and every package follows.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from mcq.records import LETTERS, Question
+
+__all__ = [
+    "ANSWER_FORMAT_HINT",
+    "SYSTEM_PROMPT",
+    "build_messages",
+    "format_question",
+    "render_prompt",
+]
+
+log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = (
     "你是一位謹慎、中立的公民議題助理。回答選擇題時，請依據事實與可查證的資料，"
@@ -43,15 +54,33 @@ def build_messages(q: Question, system_prompt: str | None = SYSTEM_PROMPT) -> li
     return messages
 
 
-def render_prompt(q: Question, tokenizer: Any = None, system_prompt: str | None = SYSTEM_PROMPT) -> str:
+def render_prompt(
+    q: Question, tokenizer: Any = None, system_prompt: str | None = SYSTEM_PROMPT
+) -> str:
     """Render ``q`` as one prompt string.
 
     With a tokenizer, its chat template is applied with ``add_generation_prompt=True`` so the
-    model continues as the assistant. Without one, a plain-text rendering (system text, a blank
-    line, the user text, then ``答案：``-ready assistant cue) is returned for logs and tests.
+    model continues as the assistant. A template that rejects a system turn gets the system
+    prompt folded into the user turn. Without a tokenizer (or with one that has no template)
+    the plain text is the system prompt and the user turn separated by blank lines.
+
+    Example:
+        >>> q = Question(id="1", question="何者正確？", options=dict(zip("ABCD", "甲乙丙丁")))
+        >>> render_prompt(q, system_prompt=None).startswith("問題：何者正確？")
+        True
     """
     messages = build_messages(q, system_prompt)
-    if tokenizer is not None:
+    if tokenizer is None or not getattr(tokenizer, "chat_template", None):
+        if tokenizer is not None:
+            log.warning("tokenizer has no chat template; using the plain-text prompt")
+        return "\n\n".join(m["content"] for m in messages) + "\n\n"
+    try:
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    parts = [m["content"] for m in messages]
-    return "\n\n".join(parts) + "\n\n"
+    except Exception as err:
+        # Some templates (e.g. Gemma's) reject a system turn: fold it into the user turn.
+        if len(messages) < 2 or "system" not in str(err).lower():
+            raise
+        merged = [
+            {"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}
+        ]
+        return tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)

@@ -1,0 +1,216 @@
+"""``python -m app``: load the models once, then serve the Gradio app on 127.0.0.1.
+
+Exit codes: 0 after a clean shutdown, 2 for bad flags (one line on stderr), 1 when the
+models or the server fail to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+from app.helpers import LIMITS
+from app.service import DEMO_ADAPTER, DEMO_BASE, ModelChoice
+
+EPILOG = """\
+examples:
+  python -m app                                   # demo-base vs demo-grpo (LoRA), 127.0.0.1:7860
+  python -m app --base-model Qwen/Qwen2.5-7B-Instruct --adapter runs/grpo/final
+  python -m app --base-model M --tuned-model runs/grpo/merged --backend vllm --port 8080
+  python -m app --host 0.0.0.0 --auth alice:s3cret  # reachable from the network: use --auth
+
+Models load once, before the server starts. Scripted use: see the API page (footer link
+"Use via API") or app/README.md for a gradio_client example.
+"""
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class UsageError(Exception):
+    """A bad flag: reported as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface of ``python -m app``."""
+    p = argparse.ArgumentParser(
+        prog="python -m app",
+        description="Serve the zhongli app: chat, compare base vs tuned, score completions.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--base-model",
+        default=None,
+        help="base model: local path or hub id (default: the embedded demo-base)",
+    )
+    tuned = p.add_mutually_exclusive_group()
+    tuned.add_argument(
+        "--tuned-model", default=None, help="tuned model, merged weights (a second engine)"
+    )
+    tuned.add_argument(
+        "--adapter",
+        default=None,
+        help="tuned = base + this LoRA adapter, served by the base engine "
+        "(default with no model flags: the embedded demo-grpo adapter)",
+    )
+    p.add_argument("--preset", default="default", help="reward preset name or YAML path")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--auth", default=None, metavar="USER:PASS", help="require this login")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "vllm", "transformers"),
+        default="auto",
+        help="generation backend (auto: vLLM when installed, else transformers)",
+    )
+    p.add_argument(
+        "--share", action="store_true", help="also open a public gradio.live link (off by default)"
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        help="requests served at once (generation is always one at a time; default 2)",
+    )
+    p.add_argument(
+        "--max-queue", type=int, default=64, help="requests that may wait; more are refused"
+    )
+    return p
+
+
+def _check_model(flag: str, value: str) -> str:
+    if Path(value).expanduser().exists():
+        return str(Path(value).expanduser())
+    if _HUB_ID.match(value) and not value.startswith((".", "/", "~")):
+        return value  # a hub id; whether it can be fetched shows at load time
+    raise UsageError(f"{flag} {value}: no such file or directory")
+
+
+def resolve(args: argparse.Namespace) -> tuple[ModelChoice, tuple[str, str] | None]:
+    """Check the flags; return the models to load and the login, or raise :class:`UsageError`."""
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: must be between 1 and 65535")
+    if args.concurrency < 1 or args.max_queue < 1:
+        raise UsageError("--concurrency and --max-queue must be at least 1")
+    auth = None
+    if args.auth is not None:
+        user, sep, password = args.auth.partition(":")
+        if not sep or not user or not password:
+            raise UsageError("--auth must be USER:PASS with a non-empty user and password")
+        auth = (user, password)
+    if args.base_model is None:
+        if args.tuned_model or args.adapter:
+            base = str(DEMO_BASE)
+        else:
+            return ModelChoice(str(DEMO_BASE), None, str(DEMO_ADAPTER), args.backend), auth
+    else:
+        base = _check_model("--base-model", args.base_model)
+    tuned = _check_model("--tuned-model", args.tuned_model) if args.tuned_model else None
+    adapter = _check_model("--adapter", args.adapter) if args.adapter else None
+    if not tuned and not adapter:
+        raise UsageError("with --base-model, give --tuned-model or --adapter for the tuned side")
+    return ModelChoice(base, tuned, adapter, args.backend), auth
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m app``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        models, auth = resolve(args)
+        if args.preset and args.preset.endswith((".yaml", ".yml")):
+            _check_model("--preset", args.preset)
+    except UsageError as err:
+        print(f"python -m app: {err}", file=sys.stderr)
+        return 2
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from app.service import AppService
+
+    service = AppService(models, preset=args.preset)
+    tuned_desc = models.tuned_model or f"{models.base_model} + adapter {models.adapter}"
+    print(
+        f"zhongli app: loading models (backend {args.backend}) — base {models.base_model}; "
+        f"tuned {tuned_desc}. This happens once; vLLM takes ~30-60 s, transformers a few s.",
+        flush=True,
+    )
+    try:
+        import rewards
+
+        try:
+            rewards.load_preset(args.preset)
+        except (KeyError, ValueError, FileNotFoundError) as err:
+            print(f"python -m app: --preset {args.preset}: {_one_line(err)}", file=sys.stderr)
+            return 2
+        seconds = service.load()
+    except Exception as err:  # a model that cannot load is a start-up failure, not a bug
+        print(f"python -m app: could not load the models: {_one_line(err)}", file=sys.stderr)
+        return 1
+    print(f"zhongli app: {service.status_line()}", flush=True)
+
+    from app.ui import build_app
+
+    demo = build_app(service)
+    demo.queue(default_concurrency_limit=args.concurrency, max_size=args.max_queue)
+    if not _is_loopback(args.host) and auth is None:
+        print(
+            f"zhongli app: WARNING: serving on {args.host} without --auth; anyone who can reach "
+            "this machine can use the models",
+            file=sys.stderr,
+        )
+    try:
+        _, local_url, share_url = demo.launch(
+            server_name=args.host,
+            server_port=args.port,
+            share=args.share,
+            auth=auth,
+            max_file_size=LIMITS.upload_bytes,
+            prevent_thread_lock=True,
+            quiet=True,
+            show_error=False,
+            enable_monitoring=False,
+            mcp_server=False,
+            ssr_mode=False,
+            run_history=False,
+            footer_links=["api", "settings"],
+            css=_css(),
+        )
+    except OSError as err:
+        print(f"python -m app: cannot serve on {args.host}:{args.port}: {_one_line(err)}",
+              file=sys.stderr)
+        return 1
+    print(f"zhongli app: ready at {local_url} (models loaded in {seconds:.1f} s)", flush=True)
+    if share_url:
+        print(f"zhongli app: public link {share_url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("zhongli app: stopping", flush=True)
+    finally:
+        demo.close()
+    return 0
+
+
+def _css() -> str:
+    from app.ui import _CSS
+
+    return _CSS
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")

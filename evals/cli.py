@@ -1,0 +1,231 @@
+"""Command line: ``python -m evals {score,compare,sample,neutrality,demo-report}``.
+
+Exit codes: 0 ok, 2 bad input (one line on stderr), 1 failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+log = logging.getLogger("evals")
+
+EPILOG = """\
+examples:
+  python -m evals score --input runs/tuned/detailed_results.csv \\
+      --gold assets/data/sample_test_gold.csv --out runs/report-tuned
+  python -m evals compare --a runs/base/detailed_results.csv --b runs/tuned/detailed_results.csv \\
+      --gold assets/data/sample_test_gold.csv --labels base,tuned --out runs/compare
+  python -m evals sample runs/tuned/detailed_results.csv -n 5 --seed 1
+  python -m evals neutrality --input runs/tuned/detailed_results.csv --top 15
+  python -m evals demo-report          # regenerates docs/report-demo/ from the demo models
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser with one subcommand per report."""
+    parser = argparse.ArgumentParser(
+        prog="python -m evals",
+        description="Score completions, compare two systems, and audit answers with the zhongli rewards.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    score = add(
+        "score",
+        "Score one completions file and write scores.csv, report.md and report.html.",
+        "python -m evals score --input runs/tuned/detailed_results.csv "
+        "--gold assets/data/sample_test_gold.csv --out runs/report-tuned",
+    )
+    score.add_argument("--input", required=True, type=Path, help="completions: JSONL, CSV, TSV or detailed_results.csv")
+    _common(score)
+    score.add_argument("--out", required=True, type=Path, help="folder for the report (created if needed)")
+    score.add_argument("--no-html", action="store_true", help="write report.md and PNGs only")
+
+    compare = add(
+        "compare",
+        "Compare two systems on the same questions (paired bootstrap, McNemar, win/tie/loss).",
+        "python -m evals compare --a runs/base/detailed_results.csv --b runs/tuned/detailed_results.csv "
+        "--gold assets/data/sample_test_gold.csv --labels base,tuned --out runs/compare",
+    )
+    compare.add_argument("--a", required=True, type=Path, help="results of system A (e.g. the base model)")
+    compare.add_argument("--b", required=True, type=Path, help="results of system B (e.g. the tuned model)")
+    _common(compare)
+    compare.add_argument("--out", required=True, type=Path, help="folder for the report (created if needed)")
+    compare.add_argument("--labels", help="names for A and B in the report, e.g. base,tuned")
+    compare.add_argument("--top", type=int, default=10, help="questions listed where they disagree most (default 10)")
+    compare.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    compare.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    compare.add_argument("--no-html", action="store_true", help="write report.md and PNGs only")
+
+    sample = add(
+        "sample",
+        "Print random rows (question, answer, response, reward breakdown) for a spot check.",
+        "python -m evals sample runs/tuned/detailed_results.csv -n 5 --seed 1",
+    )
+    sample.add_argument("results", type=Path, help="completions or detailed_results.csv")
+    sample.add_argument("-n", type=int, default=10, help="rows to print (default 10)")
+    sample.add_argument("--seed", type=int, default=None, help="random seed for a repeatable sample")
+    _common(sample)
+
+    neutrality = add(
+        "neutrality",
+        "List the neutral/absolute/loaded lexicon terms found, most frequent first, with contexts.",
+        "python -m evals neutrality --input runs/tuned/detailed_results.csv --top 15",
+    )
+    neutrality.add_argument("--input", required=True, type=Path, help="completions or detailed_results.csv")
+    neutrality.add_argument("--top", type=int, default=20, help="terms to list (default 20)")
+    neutrality.add_argument("--examples", type=int, default=3, help="example contexts per term (default 3)")
+    neutrality.add_argument("--preset", default="default", help="reward preset (default: default)")
+
+    demo = add(
+        "demo-report",
+        "Generate answers with the demo models and write the example comparison report.",
+        "python -m evals demo-report --out docs/report-demo",
+    )
+    demo.add_argument("--out", type=Path, default=Path("docs/report-demo"), help="report folder (default docs/report-demo)")
+    demo.add_argument("--work", type=Path, default=Path("runs/demo-report"), help="folder for the generated results")
+    demo.add_argument("--input", type=Path, default=Path("assets/data/sample_test.tsv"))
+    demo.add_argument("--gold", type=Path, default=Path("assets/data/sample_test_gold.csv"))
+    demo.add_argument("--base", type=Path, default=Path("assets/models/demo-base"))
+    demo.add_argument("--tuned", type=Path, default=Path("assets/models/demo-grpo"))
+    demo.add_argument("--backend", default="auto", help="inference backend (auto, vllm, transformers)")
+    demo.add_argument("--reuse", action="store_true", help="reuse results already in --work instead of generating")
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default="default", help="reward preset name or YAML path (default: default)")
+    parser.add_argument("--gold", type=Path, help="gold answers: CSV/TSV id,correct_answer or a test file with answers")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="evals: %(message)s")
+    from mcq import DataError
+
+    from evals.data import EvalInputError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except (EvalInputError, DataError) as err:
+        print(f"evals {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _gold(args: argparse.Namespace):
+    from evals.data import load_gold
+
+    return (load_gold(args.gold), str(args.gold)) if args.gold else (None, None)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """``score``: one file → scores.csv, summary.json, report.md/html, PNGs."""
+    from evals.data import score_file
+    from evals.metrics import fmt, pct
+    from evals.score_report import write_score_report
+
+    gold, source = _gold(args)
+    run = score_file(args.input, preset=args.preset, gold=gold, gold_source=source)
+    summary = write_score_report(run, args.out, html=not args.no_html)
+    acc = summary["accuracy"]
+    line = f"{len(run.rows)} completions, mean total {fmt(summary['components']['total']['mean'])}"
+    if acc:
+        line += f", accuracy {pct(acc['value'])}"
+    print(f"{line}; report: {args.out / 'report.md'}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``compare``: two files with the same ids → paired report."""
+    from evals.compare import write_compare_report
+    from evals.data import EvalInputError, check_same_ids, score_file
+    from evals.metrics import fmt, signed
+
+    labels = _labels(args.labels, args.a, args.b)
+    if args.top < 0 or args.resamples < 1:
+        raise EvalInputError("--top must be ≥ 0 and --resamples ≥ 1")
+    gold, source = _gold(args)
+    run_a = score_file(args.a, preset=args.preset, gold=gold, gold_source=source, label=labels[0])
+    run_b = score_file(args.b, preset=args.preset, gold=gold, gold_source=source, label=labels[1])
+    check_same_ids(run_a, run_b)
+    summary = write_compare_report(
+        run_a, run_b, args.out, resamples=args.resamples, seed=args.seed, top=args.top, html=not args.no_html
+    )
+    total = summary["components"]["total"]
+    print(
+        f"{summary['questions']} questions; mean total {labels[0]} {fmt(total['mean_a'][0])}, "
+        f"{labels[1]} {fmt(total['mean_b'][0])} (Δ {signed(total['delta'])}); report: {args.out / 'report.md'}"
+    )
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """``sample``: print n random scored rows."""
+    from evals.audit import format_sample, pick_sample
+    from evals.data import score_file
+
+    gold, source = _gold(args)
+    run = score_file(args.results, preset=args.preset, gold=gold, gold_source=source)
+    sys.stdout.write(format_sample(pick_sample(run, args.n, args.seed), run.components))
+    return 0
+
+
+def cmd_neutrality(args: argparse.Namespace) -> int:
+    """``neutrality``: lexicon terms found, most frequent first."""
+    from evals.audit import neutrality_terms, render_terms
+    from evals.data import EvalInputError, score_file
+
+    if args.top < 1 or args.examples < 0:
+        raise EvalInputError("--top must be ≥ 1 and --examples ≥ 0")
+    run = score_file(args.input, preset=args.preset)
+    uses = neutrality_terms(run, examples=args.examples)
+    sys.stdout.write(render_terms(uses, args.top, len(run.rows)))
+    return 0
+
+
+def cmd_demo_report(args: argparse.Namespace) -> int:
+    """``demo-report``: generate with both demo models, then compare into ``--out``."""
+    from evals.demo import build_demo_report
+
+    build_demo_report(args)
+    return 0
+
+
+def _labels(text: str | None, a: Path, b: Path) -> tuple[str, str]:
+    from evals.data import EvalInputError
+
+    if text:
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise EvalInputError(f"--labels needs two names separated by a comma, e.g. base,tuned (got {text!r})")
+        return parts[0], parts[1]
+    for pick in (lambda p: p.stem, lambda p: p.parent.name):
+        if pick(a) and pick(b) and pick(a) != pick(b):
+            return pick(a), pick(b)
+    return "A", "B"
+
+
+_COMMANDS = {
+    "score": cmd_score,
+    "compare": cmd_compare,
+    "sample": cmd_sample,
+    "neutrality": cmd_neutrality,
+    "demo-report": cmd_demo_report,
+}

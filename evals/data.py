@@ -1,0 +1,320 @@
+"""Load completions and gold answers, and score them with the reward registry.
+
+Everything a user can get wrong (empty file, missing column, unreadable gold, ids that do not
+line up) raises :class:`EvalInputError` with one line to show; the CLI turns it into exit 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcq import LETTERS, DataError, load_test
+from mcq.loaders import COLUMN_ALIASES
+
+__all__ = [
+    "EvalInputError",
+    "Reference",
+    "ScoredRow",
+    "ScoredRun",
+    "check_same_ids",
+    "load_gold",
+    "score_file",
+]
+
+_TO_ASCII = str.maketrans("ＡＢＣＤａｂｃｄ", "ABCDABCD")
+
+
+class EvalInputError(ValueError):
+    """An input problem the user can fix; ``str(err)`` is one line."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a gold file knows about one question: the answer, and its text when the file has it."""
+
+    answer: str
+    question: str | None = None
+    options: dict[str, str] | None = None
+
+
+@dataclass
+class ScoredRow:
+    """One completion with its reward breakdown.
+
+    ``answer`` is the letter extracted from the completion (None when there is none);
+    ``submitted`` is the letter a results file says was submitted (inference falls back to a
+    constrained choice when nothing can be extracted), else the extracted letter.
+    """
+
+    id: str
+    completion: str
+    question: str | None
+    options: dict[str, str] | None
+    gold: str | None
+    answer: str | None
+    answer_rule: str
+    submitted: str | None
+    components: dict[str, float | None]
+    total: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def correct(self) -> bool | None:
+        """Whether the submitted letter matches gold; None without gold."""
+        if self.gold is None:
+            return None
+        return self.submitted == self.gold
+
+
+@dataclass
+class ScoredRun:
+    """All scored rows of one completions file."""
+
+    path: str
+    label: str
+    preset: str
+    components: list[str]
+    weights: dict[str, float]
+    rows: list[ScoredRow]
+    gold_source: str | None
+
+    @property
+    def ids(self) -> list[str]:
+        """Row ids in file order."""
+        return [row.id for row in self.rows]
+
+    def by_id(self) -> dict[str, ScoredRow]:
+        """Rows keyed by id."""
+        return {row.id: row for row in self.rows}
+
+    @property
+    def has_gold(self) -> bool:
+        """True when at least one row has a gold answer."""
+        return any(row.gold is not None for row in self.rows)
+
+
+def load_gold(path: str | os.PathLike[str]) -> dict[str, Reference]:
+    """Read gold answers from ``id,correct_answer`` (or ``answer``) CSV/TSV or a test file.
+
+    A test file (``id, question, option_A..D, correct_answer``) also supplies the question
+    text, which reports show next to each answer.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    header_line = text.split("\n", 1)[0]
+    delimiter = _delimiter(path, header_line)
+    header = next(csv.reader([header_line], delimiter=delimiter), [])
+    names = {_canonical(cell) for cell in header}
+    if "question" in names and "option_A" in names:
+        try:
+            questions = load_test(path)
+        except DataError as err:
+            raise EvalInputError(str(err)) from None
+        missing = [q.id for q in questions if q.correct_answer is None]
+        if not questions:
+            raise EvalInputError(f"{path}: gold file has a header but no rows")
+        if missing:
+            raise EvalInputError(
+                f"{path}: {len(missing)} question(s) have no correct_answer (first: {missing[0]})"
+            )
+        return {
+            q.id: Reference(q.correct_answer or "", q.question, dict(q.options)) for q in questions
+        }
+    return _read_answer_table(path, text, delimiter)
+
+
+def score_file(
+    path: str | os.PathLike[str],
+    *,
+    preset: str = "default",
+    gold: dict[str, Reference] | None = None,
+    gold_source: str | None = None,
+    label: str | None = None,
+    progress: bool = True,
+) -> ScoredRun:
+    """Load a completions file with ``rewards.io.load_completions`` and score every row.
+
+    Gold answers come from ``gold`` when given (every id must be covered), else from a
+    ``correct_answer`` field in the completions themselves.
+    """
+    import rewards
+    from rewards.io import load_completions
+
+    path = Path(path)
+    if not path.is_file():
+        raise EvalInputError(f"{path}: file not found")
+    try:
+        raw_rows = load_completions(path)
+    except DataError as err:
+        raise EvalInputError(str(err)) from None
+    if not raw_rows:
+        raise EvalInputError(f"{path}: no completions found (empty file?)")
+    ids = [str(row.get("id") if row.get("id") not in (None, "") else i + 1)
+           for i, row in enumerate(raw_rows)]
+    duplicates = [k for k, n in Counter(ids).items() if n > 1]
+    if duplicates:
+        raise EvalInputError(
+            f"{path}: {len(duplicates)} duplicate id(s) (first: {duplicates[0]!r}); ids must be unique"
+        )
+    if gold is not None:
+        uncovered = [i for i in ids if i not in gold]
+        if uncovered:
+            raise EvalInputError(
+                f"{gold_source or 'gold'}: no answer for {len(uncovered)} of {len(ids)} "
+                f"completion ids (first: {uncovered[0]!r})"
+            )
+    try:
+        chosen = rewards.load_preset(preset)
+    except DataError as err:
+        raise EvalInputError(str(err)) from None
+    except (KeyError, FileNotFoundError, ValueError) as err:
+        raise EvalInputError(f"unknown reward preset {preset!r} ({_one_line(err)})") from None
+    names = list(chosen.weights)
+
+    rows: list[ScoredRow] = []
+    from tqdm.auto import tqdm
+
+    for row_id, raw in tqdm(
+        list(zip(ids, raw_rows, strict=True)),
+        desc=f"scoring {path.name}",
+        unit="row",
+        disable=not progress or len(raw_rows) < 500,
+    ):
+        ref = gold.get(row_id) if gold is not None else None
+        inline_gold = _letter(raw.get("correct_answer"))
+        gold_letter = ref.answer if ref is not None else inline_gold
+        question = raw.get("question") or (ref.question if ref else None)
+        options = raw.get("options") or (ref.options if ref else None)
+        sample = rewards.Sample(
+            id=row_id, question=question, options=options, correct_answer=gold_letter
+        )
+        completion = raw.get("completion") or ""
+        breakdown = rewards.score(completion, sample, preset=chosen)
+        extracted = breakdown.answer
+        rows.append(
+            ScoredRow(
+                id=row_id,
+                completion=completion,
+                question=question,
+                options=options,
+                gold=gold_letter,
+                answer=extracted,
+                answer_rule=breakdown.answer_rule,
+                submitted=_letter(raw.get("answer")) or extracted,
+                components={name: breakdown.components.get(name) for name in names},
+                total=float(breakdown.total),
+                details=dict(breakdown.details or {}),
+            )
+        )
+    return ScoredRun(
+        path=str(path),
+        label=label or path.stem,
+        preset=chosen.name,
+        components=names,
+        weights=dict(chosen.weights),
+        rows=rows,
+        gold_source=gold_source if gold is not None else ("completions" if any(
+            r.gold for r in rows) else None),
+    )
+
+
+def check_same_ids(a: ScoredRun, b: ScoredRun) -> None:
+    """Refuse two runs whose id sets differ, saying how many ids differ."""
+    ids_a, ids_b = set(a.ids), set(b.ids)
+    if ids_a == ids_b:
+        return
+    only_a, only_b = sorted(ids_a - ids_b), sorted(ids_b - ids_a)
+    example = (only_a or only_b)[0]
+    raise EvalInputError(
+        f"ids differ: {len(only_a) + len(only_b)} id(s) are in only one file "
+        f"({len(only_a)} only in {a.path}, {len(only_b)} only in {b.path}; e.g. {example!r}); "
+        "compare needs results for the same questions"
+    )
+
+
+def _read_answer_table(path: Path, text: str, delimiter: str) -> dict[str, Reference]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader, None)
+    if not header or not any(cell.strip() for cell in header):
+        raise EvalInputError(f"{path}: empty gold file, expected a header 'id,correct_answer'")
+    columns = {_canonical(cell): i for i, cell in enumerate(header)}
+    if "id" not in columns or "correct_answer" not in columns:
+        found = ", ".join(cell.strip() for cell in header)
+        raise EvalInputError(
+            f"{path}: gold file needs columns id and correct_answer (or answer); header has: {found}"
+        )
+    gold: dict[str, Reference] = {}
+    problems: list[str] = []
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        line = reader.line_num
+        id_cell = cells[columns["id"]].strip() if len(cells) > columns["id"] else ""
+        raw = cells[columns["correct_answer"]] if len(cells) > columns["correct_answer"] else ""
+        letter = _letter(raw)
+        if not id_cell:
+            problems.append(f"line {line}: missing id")
+        elif letter is None:
+            problems.append(f"line {line}: answer {raw.strip()!r} not in A-D")
+        elif id_cell in gold:
+            problems.append(f"line {line}: duplicate id {id_cell!r}")
+        else:
+            gold[id_cell] = Reference(letter)
+    if problems:
+        shown = "; ".join(problems[:3]) + (f"; ... and {len(problems) - 3} more" if len(problems) > 3 else "")
+        raise EvalInputError(f"{path}: {len(problems)} bad gold row(s) ({shown})")
+    if not gold:
+        raise EvalInputError(f"{path}: gold file has a header but no rows")
+    return gold
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise EvalInputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise EvalInputError(f"{path}: is a directory, expected a CSV or TSV file") from None
+    except OSError as err:
+        raise EvalInputError(f"{path}: cannot read ({err.strerror or err})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise EvalInputError(f"{path}: not UTF-8 text (bad byte at offset {err.start})") from None
+    if not text.strip():
+        raise EvalInputError(f"{path}: empty file")
+    return text
+
+
+def _delimiter(path: Path, header_line: str) -> str:
+    if path.suffix.lower() in (".tsv", ".tab") or header_line.count("\t") > header_line.count(","):
+        return "\t"
+    return ","
+
+
+_ALIASES = {alias: name for name, aliases in COLUMN_ALIASES.items() for alias in aliases}
+
+
+def _canonical(cell: str) -> str:
+    key = cell.strip().lstrip("\ufeff").lower()
+    return _ALIASES.get(key, key)
+
+
+def _letter(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip().translate(_TO_ASCII).upper()
+    return text if text in LETTERS else None
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__

@@ -1,0 +1,94 @@
+"""Numbers shared by the score and compare reports, and how they are written out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+
+from evals.data import ScoredRow, ScoredRun
+from evals.stats import wilson_interval
+
+__all__ = [
+    "Accuracy",
+    "accuracy",
+    "column",
+    "fmt",
+    "pct",
+    "rows_to_csv",
+    "short",
+]
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Share of questions whose submitted letter equals gold, with a 95% Wilson interval."""
+
+    correct: int
+    n: int
+    low: float
+    high: float
+
+    @property
+    def value(self) -> float:
+        """Accuracy as a fraction (NaN without questions)."""
+        return self.correct / self.n if self.n else float("nan")
+
+    def text(self) -> str:
+        """``"45.0% (95% CI 25.8–65.8%; 9/20)"``."""
+        return f"{pct(self.value)} (95% CI {pct(self.low, sign=False)}–{pct(self.high)}; {self.correct}/{self.n})"
+
+
+def accuracy(rows: list[ScoredRow]) -> Accuracy | None:
+    """Accuracy over the rows that have gold; None when none has."""
+    judged = [row.correct for row in rows if row.correct is not None]
+    if not judged:
+        return None
+    correct = sum(1 for ok in judged if ok)
+    low, high = wilson_interval(correct, len(judged))
+    return Accuracy(correct, len(judged), low, high)
+
+
+def column(run: ScoredRun, name: str) -> list[float | None]:
+    """Scores of one component (or ``"total"``) in row order."""
+    if name == "total":
+        return [row.total for row in run.rows]
+    return [row.components.get(name) for row in run.rows]
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A score with fixed decimals, ``—`` for missing or NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def signed(value: float | None, digits: int = 3) -> str:
+    """A difference with an explicit sign."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:+.{digits}f}"
+
+
+def pct(value: float | None, *, sign: bool = True) -> str:
+    """A fraction as a percentage with one decimal (``0.4567`` → ``45.7%``)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value * 100:.1f}" + ("%" if sign else "")
+
+
+def short(text: str | None, limit: int = 60) -> str:
+    """One line of at most ``limit`` characters."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def rows_to_csv(header: list[str], rows: list[list[object]]) -> str:
+    """CSV text (UTF-8, ``\\n`` line ends); None becomes an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for v in row])
+    return buffer.getvalue()
