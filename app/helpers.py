@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -82,9 +83,12 @@ def check_number(name: str, value: object, low: float, high: float) -> float:
     return number
 
 
+_FULL_WIDTH = str.maketrans("ＡＢＣＤ", "ABCD")
+
+
 def check_gold(gold: object) -> str | None:
     """Return the gold letter (A-D, case-insensitive) or None for an empty value."""
-    text = check_text("gold answer", gold, 8).upper()
+    text = check_text("gold answer", gold, 8).upper().translate(_FULL_WIDTH)
     if not text:
         return None
     if text not in LETTERS:
@@ -156,13 +160,16 @@ def _row_by_header(header: list[str], fields: list[str]) -> Question:
     return Question(values.get("id") or "pasted", q.question, q.options, q.correct_answer)
 
 
+_LONE_LETTER = re.compile(r"^[A-Za-zＡ-Ｚａ-ｚ]$")
+
+
 def _row_by_position(fields: list[str]) -> Question:
     n = len(fields)
     if n < 5:
         raise InputError(f"a pasted row needs a question and 4 options, got {n} fields")
     # "question, A-D, gold[, reasoning]" vs "id, question, A-D[, ...]": a lone letter in the
     # sixth field is a gold answer, anything else there means the row starts with an id.
-    if n == 5 or (n in (6, 7) and fields[5].upper() in LETTERS):
+    if n == 5 or (n in (6, 7) and _LONE_LETTER.match(fields[5])):
         row_id, rest = "pasted", fields
     else:
         row_id, rest = fields[0] or "pasted", fields[1:]

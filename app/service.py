@@ -35,6 +35,8 @@ DEMO_BASE = REPO_ROOT / "assets" / "models" / "demo-base"
 DEMO_TUNED = REPO_ROOT / "assets" / "models" / "demo-grpo"
 DEMO_ADAPTER = REPO_ROOT / "assets" / "models" / "demo-grpo-adapter"
 SAMPLE_TEST = REPO_ROOT / "assets" / "data" / "sample_test.tsv"
+SAMPLE_GOLD = REPO_ROOT / "assets" / "data" / "sample_test_gold.csv"
+SAMPLE_TRAIN = REPO_ROOT / "assets" / "data" / "sample_train.tsv"
 
 #: The two sides every tab offers.
 SIDES: tuple[str, ...] = ("base", "tuned")

@@ -7,6 +7,8 @@ launches it. The UI handlers and the API endpoints (``chat``, ``compare``, ``sco
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Iterator
@@ -23,7 +25,7 @@ from app.helpers import (
     parse_pasted_row,
     question_label,
 )
-from app.service import REPO_ROOT, SAMPLE_TEST, SIDES, AppService
+from app.service import SAMPLE_GOLD, SAMPLE_TEST, SAMPLE_TRAIN, SIDES, AppService
 
 #: Events that run a model share this concurrency group: one generation at a time per app.
 GENERATE = "generate"
@@ -60,18 +62,36 @@ def user_errors(fn: Callable) -> Callable:
 
 
 def load_samples() -> list[Any]:
-    """Sample questions for the Compare tab's dropdown (the test sample, else the train one)."""
+    """Sample questions for the Compare tab's dropdown, with gold letters where they are known.
+
+    Reads ``assets/data/sample_test.tsv`` and joins ``sample_test_gold.csv`` (``id,
+    correct_answer``) when it is there; falls back to the train sample, which carries gold.
+    """
     import mcq
 
-    for path in (SAMPLE_TEST, REPO_ROOT / "assets" / "data" / "sample_train.tsv"):
-        if path.exists():
-            try:
-                return (mcq.load_test if path == SAMPLE_TEST else mcq.load_train)(
-                    path, skip_invalid=True
-                )
-            except mcq.DataError:
-                continue
-    return []
+    try:
+        questions = mcq.load_test(SAMPLE_TEST, skip_invalid=True)
+    except mcq.DataError:
+        try:
+            return mcq.load_train(SAMPLE_TRAIN, skip_invalid=True)
+        except mcq.DataError:
+            return []
+    gold = _gold_letters(SAMPLE_GOLD)
+    return [
+        q if q.correct_answer or q.id not in gold else dataclasses.replace(q, correct_answer=gold[q.id])
+        for q in questions
+    ]
+
+
+def _gold_letters(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return {
+            str(row.get("id", "")).strip(): str(row.get("correct_answer", "")).strip().upper()
+            for row in csv.DictReader(fh)
+            if str(row.get("correct_answer", "")).strip().upper() in ("A", "B", "C", "D")
+        }
 
 
 def bar_frame(components: dict[str, float | None]) -> Any:
@@ -79,6 +99,14 @@ def bar_frame(components: dict[str, float | None]) -> Any:
     import pandas as pd
 
     return pd.DataFrame(component_rows(components), columns=["component", "score"])
+
+
+def bar_update(components: dict[str, float | None]) -> Any:
+    """A ``gr.BarPlot`` update showing the components in the preset's order."""
+    import gradio as gr
+
+    frame = bar_frame(components)
+    return gr.update(value=frame, sort=list(frame["component"]))
 
 
 def result_markdown(result: dict[str, Any], title: str | None = None) -> str:
@@ -338,7 +366,7 @@ def build_app(service: AppService) -> Any:
             return [
                 result_markdown(result, f"{side}: {labels[side]}"),
                 highlight_spans(result["text"], result["terms"]),
-                bar_frame(result["components"]),
+                bar_update(result["components"]),
                 {k: v for k, v in result.items() if k != "text"},
             ]
 
@@ -393,7 +421,7 @@ def build_app(service: AppService) -> Any:
                 gr.update(visible=True),
                 result_markdown(result, "Reward breakdown of the last reply"),
                 highlight_spans(result["completion"], result["terms"]),
-                bar_frame(result["components"]),
+                bar_update(result["components"]),
             ]
 
         breakdown_btn.click(
@@ -410,7 +438,7 @@ def build_app(service: AppService) -> Any:
             return [
                 result_markdown(result),
                 highlight_spans(result["completion"], result["terms"]),
-                bar_frame(result["components"]),
+                bar_update(result["components"]),
                 {k: v for k, v in result.items() if k != "completion"},
             ]
 

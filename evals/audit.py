@@ -10,7 +10,14 @@ from evals.data import EvalInputError, ScoredRow, ScoredRun
 from evals.metrics import fmt
 from evals.score_report import details_text
 
-__all__ = ["CONTEXT_CHARS", "TermUse", "format_sample", "neutrality_terms", "pick_sample", "render_terms"]
+__all__ = [
+    "CONTEXT_CHARS",
+    "TermUse",
+    "format_sample",
+    "neutrality_terms",
+    "pick_sample",
+    "render_terms",
+]
 
 #: Characters of context shown on each side of a lexicon term.
 CONTEXT_CHARS = 15
@@ -35,7 +42,9 @@ def format_sample(rows: list[ScoredRow], components: list[str]) -> str:
         if row.options:
             lines += [f"  {letter}. {text}" for letter, text in row.options.items()]
         answer = row.answer or "—"
-        submitted = f" (submitted {row.submitted})" if row.submitted and row.submitted != row.answer else ""
+        submitted = (
+            f" (submitted {row.submitted})" if row.submitted and row.submitted != row.answer else ""
+        )
         gold = f"   gold {row.gold}" + (" ✓" if row.correct else " ✗") if row.gold else ""
         lines.append(f"答案 answer: {answer} [rule {row.answer_rule}]{submitted}{gold}")
         lines.append("回答 response:")

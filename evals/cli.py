@@ -52,9 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
         "python -m evals score --input runs/tuned/detailed_results.csv "
         "--gold assets/data/sample_test_gold.csv --out runs/report-tuned",
     )
-    score.add_argument("--input", required=True, type=Path, help="completions: JSONL, CSV, TSV or detailed_results.csv")
+    score.add_argument(
+        "--input",
+        required=True,
+        type=Path,
+        help="completions: JSONL, CSV, TSV or detailed_results.csv",
+    )
     _common(score)
-    score.add_argument("--out", required=True, type=Path, help="folder for the report (created if needed)")
+    score.add_argument(
+        "--out", required=True, type=Path, help="folder for the report (created if needed)"
+    )
     score.add_argument("--no-html", action="store_true", help="write report.md and PNGs only")
 
     compare = add(
@@ -63,13 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
         "python -m evals compare --a runs/base/detailed_results.csv --b runs/tuned/detailed_results.csv "
         "--gold assets/data/sample_test_gold.csv --labels base,tuned --out runs/compare",
     )
-    compare.add_argument("--a", required=True, type=Path, help="results of system A (e.g. the base model)")
-    compare.add_argument("--b", required=True, type=Path, help="results of system B (e.g. the tuned model)")
+    compare.add_argument(
+        "--a", required=True, type=Path, help="results of system A (e.g. the base model)"
+    )
+    compare.add_argument(
+        "--b", required=True, type=Path, help="results of system B (e.g. the tuned model)"
+    )
     _common(compare)
-    compare.add_argument("--out", required=True, type=Path, help="folder for the report (created if needed)")
+    compare.add_argument(
+        "--out", required=True, type=Path, help="folder for the report (created if needed)"
+    )
     compare.add_argument("--labels", help="names for A and B in the report, e.g. base,tuned")
-    compare.add_argument("--top", type=int, default=10, help="questions listed where they disagree most (default 10)")
-    compare.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    compare.add_argument(
+        "--top", type=int, default=10, help="questions listed where they disagree most (default 10)"
+    )
+    compare.add_argument(
+        "--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
+    )
     compare.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     compare.add_argument("--no-html", action="store_true", help="write report.md and PNGs only")
 
@@ -80,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("results", type=Path, help="completions or detailed_results.csv")
     sample.add_argument("-n", type=int, default=10, help="rows to print (default 10)")
-    sample.add_argument("--seed", type=int, default=None, help="random seed for a repeatable sample")
+    sample.add_argument(
+        "--seed", type=int, default=None, help="random seed for a repeatable sample"
+    )
     _common(sample)
 
     neutrality = add(
@@ -88,9 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
         "List the neutral/absolute/loaded lexicon terms found, most frequent first, with contexts.",
         "python -m evals neutrality --input runs/tuned/detailed_results.csv --top 15",
     )
-    neutrality.add_argument("--input", required=True, type=Path, help="completions or detailed_results.csv")
+    neutrality.add_argument(
+        "--input", required=True, type=Path, help="completions or detailed_results.csv"
+    )
     neutrality.add_argument("--top", type=int, default=20, help="terms to list (default 20)")
-    neutrality.add_argument("--examples", type=int, default=3, help="example contexts per term (default 3)")
+    neutrality.add_argument(
+        "--examples", type=int, default=3, help="example contexts per term (default 3)"
+    )
     neutrality.add_argument("--preset", default="default", help="reward preset (default: default)")
 
     demo = add(
@@ -98,29 +121,53 @@ def build_parser() -> argparse.ArgumentParser:
         "Generate answers with the demo models and write the example comparison report.",
         "python -m evals demo-report --out docs/report-demo",
     )
-    demo.add_argument("--out", type=Path, default=Path("docs/report-demo"), help="report folder (default docs/report-demo)")
-    demo.add_argument("--work", type=Path, default=Path("runs/demo-report"), help="folder for the generated results")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("docs/report-demo"),
+        help="report folder (default docs/report-demo)",
+    )
+    demo.add_argument(
+        "--work",
+        type=Path,
+        default=Path("runs/demo-report"),
+        help="folder for the generated results",
+    )
     demo.add_argument("--input", type=Path, default=Path("assets/data/sample_test.tsv"))
     demo.add_argument("--gold", type=Path, default=Path("assets/data/sample_test_gold.csv"))
     demo.add_argument("--base", type=Path, default=Path("assets/models/demo-base"))
     demo.add_argument("--tuned", type=Path, default=Path("assets/models/demo-grpo"))
-    demo.add_argument("--backend", default="auto", help="inference backend (auto, vllm, transformers)")
-    demo.add_argument("--reuse", action="store_true", help="reuse results already in --work instead of generating")
+    demo.add_argument(
+        "--backend", default="auto", help="inference backend (auto, vllm, transformers)"
+    )
+    demo.add_argument(
+        "--reuse", action="store_true", help="reuse results already in --work instead of generating"
+    )
     return parser
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="default", help="reward preset name or YAML path (default: default)")
-    parser.add_argument("--gold", type=Path, help="gold answers: CSV/TSV id,correct_answer or a test file with answers")
+    parser.add_argument(
+        "--preset", default="default", help="reward preset name or YAML path (default: default)"
+    )
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        help="test file (id, question, option_A..D) whose question text the report shows",
+    )
+    parser.add_argument(
+        "--gold",
+        type=Path,
+        help="gold answers: CSV/TSV id,correct_answer or a test file with answers",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; returns the exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="evals: %(message)s")
-    from mcq import DataError
-
     from evals.data import EvalInputError
+    from mcq import DataError
 
     try:
         return _COMMANDS[args.command](args)
@@ -129,10 +176,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _gold(args: argparse.Namespace):
-    from evals.data import load_gold
+def _references(args: argparse.Namespace) -> dict:
+    """Keyword arguments for ``score_file`` from ``--gold`` and ``--questions``."""
+    from evals.data import load_gold, load_questions
 
-    return (load_gold(args.gold), str(args.gold)) if args.gold else (None, None)
+    return {
+        "preset": args.preset,
+        "gold": load_gold(args.gold) if args.gold else None,
+        "gold_source": str(args.gold) if args.gold else None,
+        "questions": load_questions(args.questions) if args.questions else None,
+    }
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -141,8 +194,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from evals.metrics import fmt, pct
     from evals.score_report import write_score_report
 
-    gold, source = _gold(args)
-    run = score_file(args.input, preset=args.preset, gold=gold, gold_source=source)
+    run = score_file(args.input, **_references(args))
     summary = write_score_report(run, args.out, html=not args.no_html)
     acc = summary["accuracy"]
     line = f"{len(run.rows)} completions, mean total {fmt(summary['components']['total']['mean'])}"
@@ -155,18 +207,25 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """``compare``: two files with the same ids → paired report."""
     from evals.compare import write_compare_report
-    from evals.data import EvalInputError, check_same_ids, score_file
+    from evals.data import EvalInputError, check_same_ids, read_completions, score_file
     from evals.metrics import fmt, signed
 
     labels = _labels(args.labels, args.a, args.b)
     if args.top < 0 or args.resamples < 1:
         raise EvalInputError("--top must be ≥ 0 and --resamples ≥ 1")
-    gold, source = _gold(args)
-    run_a = score_file(args.a, preset=args.preset, gold=gold, gold_source=source, label=labels[0])
-    run_b = score_file(args.b, preset=args.preset, gold=gold, gold_source=source, label=labels[1])
-    check_same_ids(run_a, run_b)
+    rows_a, rows_b = read_completions(args.a), read_completions(args.b)
+    check_same_ids(rows_a, rows_b)  # before scoring: a mismatch is reported at once
+    refs = _references(args)
+    run_a = score_file(rows_a, label=labels[0], **refs)
+    run_b = score_file(rows_b, label=labels[1], **refs)
     summary = write_compare_report(
-        run_a, run_b, args.out, resamples=args.resamples, seed=args.seed, top=args.top, html=not args.no_html
+        run_a,
+        run_b,
+        args.out,
+        resamples=args.resamples,
+        seed=args.seed,
+        top=args.top,
+        html=not args.no_html,
     )
     total = summary["components"]["total"]
     print(
@@ -181,8 +240,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from evals.audit import format_sample, pick_sample
     from evals.data import score_file
 
-    gold, source = _gold(args)
-    run = score_file(args.results, preset=args.preset, gold=gold, gold_source=source)
+    run = score_file(args.results, **_references(args))
     sys.stdout.write(format_sample(pick_sample(run, args.n, args.seed), run.components))
     return 0
 
@@ -214,7 +272,9 @@ def _labels(text: str | None, a: Path, b: Path) -> tuple[str, str]:
     if text:
         parts = [p.strip() for p in text.split(",")]
         if len(parts) != 2 or not all(parts):
-            raise EvalInputError(f"--labels needs two names separated by a comma, e.g. base,tuned (got {text!r})")
+            raise EvalInputError(
+                f"--labels needs two names separated by a comma, e.g. base,tuned (got {text!r})"
+            )
         return parts[0], parts[1]
     for pick in (lambda p: p.stem, lambda p: p.parent.name):
         if pick(a) and pick(b) and pick(a) != pick(b):

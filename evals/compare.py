@@ -10,9 +10,9 @@ from typing import Any
 
 from evals import plots
 from evals.data import ScoredRun, check_same_ids
-from evals.metrics import accuracy, fmt, pct, rows_to_csv, short, signed
+from evals.metrics import accuracy, column, fmt, pct, rows_to_csv, short, signed
 from evals.report import Report, write_atomic
-from evals.score_report import LETTERS, _p
+from evals.score_report import LETTERS, p_text
 from evals.stats import bootstrap_mean_ci, mcnemar, paired_bootstrap_ci
 
 __all__ = ["TIE_TOLERANCE", "compare_runs", "write_compare_report"]
@@ -55,17 +55,15 @@ def compare_runs(
     acc_a, acc_b = accuracy(a.rows), accuracy(b.rows)
     gold_pairs = [(ra, rb) for ra, rb in pairs if ra.gold is not None]
     test = (
-        mcnemar([bool(ra.correct) for ra, _ in gold_pairs], [bool(rb.correct) for _, rb in gold_pairs])
+        mcnemar(
+            [bool(ra.correct) for ra, _ in gold_pairs], [bool(rb.correct) for _, rb in gold_pairs]
+        )
         if gold_pairs
         else None
     )
 
     disagreements = sorted(
-        (
-            (ra, rb)
-            for ra, rb in pairs
-            if ra.submitted != rb.submitted
-        ),
+        ((ra, rb) for ra, rb in pairs if ra.submitted != rb.submitted),
         key=lambda p: -abs(p[1].total - p[0].total),
     )
     gold = [ra.gold for ra, _ in pairs if ra.gold]
@@ -82,8 +80,18 @@ def compare_runs(
         "accuracy": None
         if acc_a is None or acc_b is None
         else {
-            "a": {"correct": acc_a.correct, "n": acc_a.n, "value": acc_a.value, "ci95": [acc_a.low, acc_a.high]},
-            "b": {"correct": acc_b.correct, "n": acc_b.n, "value": acc_b.value, "ci95": [acc_b.low, acc_b.high]},
+            "a": {
+                "correct": acc_a.correct,
+                "n": acc_a.n,
+                "value": acc_a.value,
+                "ci95": [acc_a.low, acc_a.high],
+            },
+            "b": {
+                "correct": acc_b.correct,
+                "n": acc_b.n,
+                "value": acc_b.value,
+                "ci95": [acc_b.low, acc_b.high],
+            },
             "mcnemar": None if test is None else test.__dict__,
         },
         "letters": {
@@ -125,7 +133,15 @@ def write_compare_report(
         rows = []
         for ra in a.rows:
             rb = b_rows[ra.id]
-            row = [ra.id, ra.gold, ra.submitted, rb.submitted, ra.total, rb.total, rb.total - ra.total]
+            row = [
+                ra.id,
+                ra.gold,
+                ra.submitted,
+                rb.submitted,
+                ra.total,
+                rb.total,
+                rb.total - ra.total,
+            ]
             for name in a.components:
                 row += [ra.components.get(name), rb.components.get(name)]
             rows.append(row)
@@ -133,28 +149,29 @@ def write_compare_report(
         write_atomic(out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
 
     plots.bar_means(
-        {la: {n: tuple(c["mean_a"]) for n, c in comps.items()}, lb: {n: tuple(c["mean_b"]) for n, c in comps.items()}},
+        {
+            la: {n: tuple(c["mean_a"]) for n, c in comps.items()},
+            lb: {n: tuple(c["mean_b"]) for n, c in comps.items()},
+        },
         names,
         out / "compare_means.png",
         f"各項平均分數：{la} 對 {lb}（{summary['questions']} 題）",
     )
     plots.histograms(
         {
-            la: {n: [v for v in _column(a, n) if v is not None] for n in names},
-            lb: {n: [v for v in _column(b, n) if v is not None] for n in names},
+            la: {n: [v for v in column(a, n) if v is not None] for n in names},
+            lb: {n: [v for v in column(b, n) if v is not None] for n in names},
         },
         names,
         out / "compare_histograms.png",
         f"分數分布：{la} 對 {lb}",
     )
     letters = summary["letters"]
-    counts = {la: letters["a"], lb: letters["b"]}
-    if letters["gold"]:
-        counts["標準答案 gold"] = letters["gold"]
     plots.letter_distribution(
-        counts,
+        {la: letters["a"], lb: letters["b"]},
         out / "compare_letters.png",
         f"答案選項分布：{la} 對 {lb}",
+        gold=letters["gold"],
         missing={la: letters["none_a"], lb: letters["none_b"]},
     )
 
@@ -172,9 +189,11 @@ def write_compare_report(
     if acc:
         overview.append(
             f"Accuracy: {la} **{pct(acc['a']['value'])}**, {lb} **{pct(acc['b']['value'])}** "
-            f"(McNemar p = {_p(acc['mcnemar']['p_value'])})"
+            f"(McNemar {p_text(acc['mcnemar']['p_value'])})"
         )
-    overview.append(f"Different answer letters on {summary['different_letters']} of {summary['questions']} questions")
+    overview.append(
+        f"Different answer letters on {summary['different_letters']} of {summary['questions']} questions"
+    )
     report.bullets(overview)
 
     report.heading("Reward components side by side 各項平均分數")
@@ -182,8 +201,13 @@ def write_compare_report(
         ["component", "n", f"{la} mean", f"{lb} mean", f"Δ ({lb} − {la})", "95% CI of Δ", ""],
         [
             [
-                name, c["n"], fmt(c["mean_a"][0]), fmt(c["mean_b"][0]), signed(c["delta"]),
-                f"{signed(c['ci95'][0])} to {signed(c['ci95'][1])}", _direction(c["ci95"], la, lb),
+                name,
+                c["n"],
+                fmt(c["mean_a"][0]),
+                fmt(c["mean_b"][0]),
+                signed(c["delta"]),
+                f"{signed(c['ci95'][0])} to {signed(c['ci95'][1])}",
+                _direction(c["ci95"], la, lb),
             ]
             for name, c in comps.items()
         ],
@@ -214,7 +238,12 @@ def write_compare_report(
         report.table(
             ["system", "correct", "accuracy", "95% CI (Wilson)"],
             [
-                [label, f"{s['correct']}/{s['n']}", pct(s["value"]), f"{pct(s['ci95'][0])}–{pct(s['ci95'][1])}"]
+                [
+                    label,
+                    f"{s['correct']}/{s['n']}",
+                    pct(s["value"]),
+                    f"{pct(s['ci95'][0])}–{pct(s['ci95'][1])}",
+                ]
                 for label, s in ((la, acc["a"]), (lb, acc["b"]))
             ],
             align="lrrr",
@@ -226,16 +255,22 @@ def write_compare_report(
         )
         report.paragraph(
             f"McNemar's test: {test['a_only']} questions only {la} got right, {test['b_only']} only "
-            f"{lb} got right; p = {_p(test['p_value'])} ({method})."
+            f"{lb} got right; {p_text(test['p_value'])} ({method})."
         )
 
     report.heading("Answer letters 答案選項分布")
     gold_counts = letters["gold"]
     report.table(
         ["letter", la, lb, *(["gold"] if gold_counts else [])],
-        [[k, letters["a"][k], letters["b"][k], *([gold_counts[k]] if gold_counts else [])] for k in LETTERS]
-        + ([["none", letters["none_a"], letters["none_b"], *([""] if gold_counts else [])]]
-           if letters["none_a"] or letters["none_b"] else []),
+        [
+            [k, letters["a"][k], letters["b"][k], *([gold_counts[k]] if gold_counts else [])]
+            for k in LETTERS
+        ]
+        + (
+            [["none", letters["none_a"], letters["none_b"], *([""] if gold_counts else [])]]
+            if letters["none_a"] or letters["none_b"]
+            else []
+        ),
         align="lrrr",
     )
     report.image("compare_letters.png", "答案選項分布 answer letters")
@@ -253,9 +288,14 @@ def write_compare_report(
             ["id", "question", "gold", la, lb, f"{la} total", f"{lb} total", "Δ"],
             [
                 [
-                    i, short(a_rows[i].question or b_rows[i].question, 40) or "—", a_rows[i].gold or "—",
-                    a_rows[i].submitted or "—", b_rows[i].submitted or "—", fmt(a_rows[i].total),
-                    fmt(b_rows[i].total), signed(b_rows[i].total - a_rows[i].total),
+                    i,
+                    short(a_rows[i].question or b_rows[i].question, 40) or "—",
+                    a_rows[i].gold or "—",
+                    a_rows[i].submitted or "—",
+                    b_rows[i].submitted or "—",
+                    fmt(a_rows[i].total),
+                    fmt(b_rows[i].total),
+                    signed(b_rows[i].total - a_rows[i].total),
                 ]
                 for i in summary["disagreements"]
             ],
@@ -263,10 +303,6 @@ def write_compare_report(
         )
     report.write(out, html_too=html)
     return summary
-
-
-def _column(run: ScoredRun, name: str) -> list[float | None]:
-    return [r.total if name == "total" else r.components.get(name) for r in run.rows]
 
 
 def _direction(ci: list[float], la: str, lb: str) -> str:

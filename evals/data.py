@@ -14,16 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcq import LETTERS, DataError, load_test
+from mcq import LETTERS, DataError, Question, load_test
 from mcq.loaders import COLUMN_ALIASES
 
 __all__ = [
+    "Completions",
     "EvalInputError",
     "Reference",
     "ScoredRow",
     "ScoredRun",
     "check_same_ids",
     "load_gold",
+    "load_questions",
+    "read_completions",
     "score_file",
 ]
 
@@ -132,73 +135,110 @@ def load_gold(path: str | os.PathLike[str]) -> dict[str, Reference]:
     return _read_answer_table(path, text, delimiter)
 
 
-def score_file(
-    path: str | os.PathLike[str],
-    *,
-    preset: str = "default",
-    gold: dict[str, Reference] | None = None,
-    gold_source: str | None = None,
-    label: str | None = None,
-    progress: bool = True,
-) -> ScoredRun:
-    """Load a completions file with ``rewards.io.load_completions`` and score every row.
+def load_questions(path: str | os.PathLike[str]) -> dict[str, Question]:
+    """Question texts and options by id from a test file (``mcq.load_test``)."""
+    try:
+        questions = load_test(path)
+    except DataError as err:
+        raise EvalInputError(str(err)) from None
+    if not questions:
+        raise EvalInputError(f"{path}: no questions found")
+    return {q.id: q for q in questions}
 
-    Gold answers come from ``gold`` when given (every id must be covered), else from a
-    ``correct_answer`` field in the completions themselves.
+
+@dataclass
+class Completions:
+    """The rows of one completions file, before scoring, keyed by unique ids."""
+
+    path: Path
+    ids: list[str]
+    rows: list[dict[str, Any]]
+
+
+def read_completions(path: str | os.PathLike[str]) -> Completions:
+    """Read a completions file with ``rewards.io.load_completions``; ids must be unique.
+
+    Rows without an id are numbered from 1 (as ``python -m rewards score`` does).
     """
-    import rewards
     from rewards.io import load_completions
 
     path = Path(path)
     if not path.is_file():
         raise EvalInputError(f"{path}: file not found")
     try:
-        raw_rows = load_completions(path)
+        rows = load_completions(path)
     except DataError as err:
         raise EvalInputError(str(err)) from None
-    if not raw_rows:
+    if not rows:
         raise EvalInputError(f"{path}: no completions found (empty file?)")
-    ids = [str(row.get("id") if row.get("id") not in (None, "") else i + 1)
-           for i, row in enumerate(raw_rows)]
+    ids = [
+        str(row.get("id") if row.get("id") not in (None, "") else i + 1)
+        for i, row in enumerate(rows)
+    ]
     duplicates = [k for k, n in Counter(ids).items() if n > 1]
     if duplicates:
         raise EvalInputError(
             f"{path}: {len(duplicates)} duplicate id(s) (first: {duplicates[0]!r}); ids must be unique"
         )
+    return Completions(path, ids, list(rows))
+
+
+def score_file(
+    source: str | os.PathLike[str] | Completions,
+    *,
+    preset: str = "default",
+    gold: dict[str, Reference] | None = None,
+    gold_source: str | None = None,
+    questions: dict[str, Question] | None = None,
+    label: str | None = None,
+    progress: bool = True,
+) -> ScoredRun:
+    """Score every row of a completions file (a path, or what :func:`read_completions` read).
+
+    Gold answers come from ``gold`` when given (every id must be covered), else from a
+    ``correct_answer`` field in the completions themselves (or in ``questions``). Question
+    text and options come from the completions, else ``gold``, else ``questions``; results
+    files from inference carry only ids, so reports show questions when one of those has them.
+    """
+    from tqdm.auto import tqdm
+
+    import rewards
+
+    data = source if isinstance(source, Completions) else read_completions(source)
     if gold is not None:
-        uncovered = [i for i in ids if i not in gold]
+        uncovered = [i for i in data.ids if i not in gold]
         if uncovered:
             raise EvalInputError(
-                f"{gold_source or 'gold'}: no answer for {len(uncovered)} of {len(ids)} "
-                f"completion ids (first: {uncovered[0]!r})"
+                f"{gold_source or 'gold'}: no answer for {len(uncovered)} of {len(data.ids)} "
+                f"completion ids in {data.path} (first: {uncovered[0]!r})"
             )
-    try:
-        chosen = rewards.load_preset(preset)
-    except DataError as err:
-        raise EvalInputError(str(err)) from None
-    except (KeyError, FileNotFoundError, ValueError) as err:
-        raise EvalInputError(f"unknown reward preset {preset!r} ({_one_line(err)})") from None
+    chosen = _load_preset(preset)
     names = list(chosen.weights)
 
     rows: list[ScoredRow] = []
-    from tqdm.auto import tqdm
-
     for row_id, raw in tqdm(
-        list(zip(ids, raw_rows, strict=True)),
-        desc=f"scoring {path.name}",
+        list(zip(data.ids, data.rows, strict=True)),
+        desc=f"scoring {data.path.name}",
         unit="row",
-        disable=not progress or len(raw_rows) < 500,
+        disable=not progress or len(data.rows) < 500,
     ):
         ref = gold.get(row_id) if gold is not None else None
-        inline_gold = _letter(raw.get("correct_answer"))
+        known = questions.get(row_id) if questions else None
+        inline_gold = _letter(raw.get("correct_answer")) or (
+            known.correct_answer if known else None
+        )
         gold_letter = ref.answer if ref is not None else inline_gold
-        question = raw.get("question") or (ref.question if ref else None)
-        options = raw.get("options") or (ref.options if ref else None)
+        question = (
+            raw.get("question") or (ref and ref.question) or (known and known.question) or None
+        )
+        options = (
+            raw.get("options") or (ref and ref.options) or (known and dict(known.options)) or None
+        )
         sample = rewards.Sample(
             id=row_id, question=question, options=options, correct_answer=gold_letter
         )
         completion = raw.get("completion") or ""
-        breakdown = rewards.score(completion, sample, preset=chosen)
+        breakdown = rewards.score(completion, sample, preset=preset)
         extracted = breakdown.answer
         rows.append(
             ScoredRow(
@@ -216,19 +256,20 @@ def score_file(
             )
         )
     return ScoredRun(
-        path=str(path),
-        label=label or path.stem,
+        path=str(data.path),
+        label=label or data.path.stem,
         preset=chosen.name,
         components=names,
         weights=dict(chosen.weights),
         rows=rows,
-        gold_source=gold_source if gold is not None else ("completions" if any(
-            r.gold for r in rows) else None),
+        gold_source=gold_source
+        if gold is not None
+        else ("completions" if any(r.gold for r in rows) else None),
     )
 
 
-def check_same_ids(a: ScoredRun, b: ScoredRun) -> None:
-    """Refuse two runs whose id sets differ, saying how many ids differ."""
+def check_same_ids(a: Completions | ScoredRun, b: Completions | ScoredRun) -> None:
+    """Refuse two files whose id sets differ, saying how many ids differ."""
     ids_a, ids_b = set(a.ids), set(b.ids)
     if ids_a == ids_b:
         return
@@ -239,6 +280,17 @@ def check_same_ids(a: ScoredRun, b: ScoredRun) -> None:
         f"({len(only_a)} only in {a.path}, {len(only_b)} only in {b.path}; e.g. {example!r}); "
         "compare needs results for the same questions"
     )
+
+
+def _load_preset(preset: str):
+    import rewards
+
+    try:
+        return rewards.load_preset(preset)
+    except DataError as err:
+        raise EvalInputError(str(err)) from None
+    except (KeyError, FileNotFoundError, ValueError) as err:
+        raise EvalInputError(f"unknown reward preset {preset!r} ({_one_line(err)})") from None
 
 
 def _read_answer_table(path: Path, text: str, delimiter: str) -> dict[str, Reference]:
@@ -270,7 +322,9 @@ def _read_answer_table(path: Path, text: str, delimiter: str) -> dict[str, Refer
         else:
             gold[id_cell] = Reference(letter)
     if problems:
-        shown = "; ".join(problems[:3]) + (f"; ... and {len(problems) - 3} more" if len(problems) > 3 else "")
+        shown = "; ".join(problems[:3]) + (
+            f"; ... and {len(problems) - 3} more" if len(problems) > 3 else ""
+        )
         raise EvalInputError(f"{path}: {len(problems)} bad gold row(s) ({shown})")
     if not gold:
         raise EvalInputError(f"{path}: gold file has a header but no rows")

@@ -90,5 +90,7 @@ def rows_to_csv(header: list[str], rows: list[list[object]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for v in row])
+        writer.writerow(
+            ["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for v in row]
+        )
     return buffer.getvalue()

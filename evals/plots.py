@@ -8,6 +8,7 @@ warning names the package to install and the plots still render, with boxes for 
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import os
 import re
@@ -15,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from evals.report import write_atomic
 
 __all__ = [
     "COMPONENT_LABELS",
@@ -55,8 +58,9 @@ CJK_FAMILIES = (
     "SimHei",
 )
 _CJK_FILE = re.compile(r"wqy|cjk|sourcehan|droidsansfallback|uming|ukai|msjh|pingfang|simhei", re.I)
-#: One colour per system (A, B) and one for gold.
-COLOURS = ("#3b6fb6", "#e07b39", "#7f7f7f", "#4c9a5f")
+#: One colour per system (A, B, ...); gold answers are grey.
+COLOURS = ("#3b6fb6", "#e07b39", "#4c9a5f", "#9467bd")
+GOLD_COLOUR = "#8c8c8c"
 DPI = 110
 
 
@@ -113,14 +117,10 @@ def _style() -> dict[str, object]:
 
 
 def _save(fig, path: str | os.PathLike[str]) -> Path:
-    from evals.report import write_atomic
-
-    import io
+    import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
     plt.close(fig)
     return write_atomic(path, buffer.getvalue())
 
@@ -143,6 +143,7 @@ def histograms(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     with matplotlib.rc_context(_style()):
         cols = min(3, len(components))
@@ -162,15 +163,16 @@ def histograms(
                     alpha=0.55 if overlay else 0.85,
                     edgecolor="white",
                     linewidth=0.6,
-                    label=f"{label}（平均 {data.mean():.3f}）",
+                    label=f"{label} (平均 {data.mean():.3f})",
                 )
                 ax.axvline(data.mean(), color=colour, linestyle="--", linewidth=1.4)
             ax.set_title(component_label(name), fontsize=11)
             ax.set_xlim(0, 1)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("分數")
             ax.set_ylabel("題數")
-            ax.legend(fontsize=8, loc="upper left", frameon=False)
-        for ax in list(axes.flat)[len(components):]:
+            ax.legend(fontsize=8, loc="best", framealpha=0.8)
+        for ax in list(axes.flat)[len(components) :]:
             ax.set_visible(False)
         fig.suptitle(title, fontsize=13)
         fig.tight_layout()
@@ -212,12 +214,13 @@ def bar_means(
                 capsize=4,
                 linewidth=1.1,
             )
-            for xx, yy in zip(offset, centre, strict=True):
+            for xx, yy, top in zip(offset, centre, high, strict=True):
                 if not np.isnan(yy):
-                    ax.text(xx, min(yy, 1.0) + 0.02, f"{yy:.2f}", ha="center", fontsize=8)
+                    above = top if not np.isnan(top) else yy
+                    ax.text(xx, min(above, 1.06) + 0.015, f"{yy:.2f}", ha="center", fontsize=8)
         ax.set_xticks(x, [component_label(c) for c in components])
         ax.set_ylim(0, 1.12)
-        ax.set_ylabel("平均分數（誤差線：95% 信賴區間）")
+        ax.set_ylabel("平均分數 (誤差線: 95% 信賴區間)")
         ax.set_title(title, fontsize=13)
         ax.legend(frameon=False, loc="upper right", ncols=len(means))
         fig.tight_layout()
@@ -230,13 +233,15 @@ def letter_distribution(
     title: str,
     letters: Sequence[str] = ("A", "B", "C", "D"),
     *,
+    gold: Mapping[str, int] | None = None,
     missing: Mapping[str, int] | None = None,
 ) -> Path:
-    """Grouped bars of the share of each answer letter per system (and gold).
+    """Grouped bars of the share of each answer letter per system, gold in grey beside them.
 
     Args:
-        counts: ``{label: {letter: count}}``; labels in order (gold last, drawn grey).
-        missing: ``{label: count}`` of answers without a letter, drawn as a "無答案" group.
+        counts: ``{system label: {letter: count}}``.
+        gold: Gold letter counts, drawn hatched grey as "標準答案 gold".
+        missing: ``{system label: count}`` of answers without a letter, drawn as "無答案".
     """
     import matplotlib
 
@@ -244,24 +249,39 @@ def letter_distribution(
     import matplotlib.pyplot as plt
 
     groups = list(letters) + (["無答案"] if missing and any(missing.values()) else [])
+    bars: list[tuple[str, Mapping[str, int], str, str]] = [
+        (label, per_letter, colour, "")
+        for colour, (label, per_letter) in zip(COLOURS, counts.items(), strict=False)
+    ]
+    if gold:
+        bars.append(("標準答案 gold", gold, GOLD_COLOUR, "//"))
     with matplotlib.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(6.8, 4.0))
         x = np.arange(len(groups))
-        width = 0.8 / max(1, len(counts))
-        for i, (colour, (label, per_letter)) in enumerate(zip(COLOURS, counts.items(), strict=False)):
+        width = 0.8 / max(1, len(bars))
+        for i, (label, per_letter, colour, hatch) in enumerate(bars):
             none = (missing or {}).get(label, 0)
             total = sum(per_letter.get(k, 0) for k in letters) + none
             shares = [per_letter.get(k, 0) / total * 100 if total else 0 for k in letters]
             if len(groups) > len(letters):
                 shares.append(none / total * 100 if total else 0)
             offset = x - 0.4 + width * (i + 0.5)
-            ax.bar(offset, shares, width * 0.92, color=colour, label=label, alpha=0.9)
+            ax.bar(
+                offset,
+                shares,
+                width * 0.92,
+                color=colour,
+                label=label,
+                alpha=0.9,
+                hatch=hatch,
+                edgecolor="white" if hatch else None,
+            )
             for xx, yy in zip(offset, shares, strict=True):
                 ax.text(xx, yy + 1, f"{yy:.0f}%", ha="center", fontsize=8)
         ax.axhline(100 / len(letters), color="#999999", linestyle=":", linewidth=1)
         ax.set_xticks(x, groups)
         ax.set_ylim(0, 105)
-        ax.set_ylabel("占比（%）")
+        ax.set_ylabel("占比 (%)")
         ax.set_xlabel("答案選項")
         ax.set_title(title, fontsize=13)
         ax.legend(frameon=False)

@@ -46,7 +46,9 @@ class Report:
         """Add a bullet list."""
         self.blocks.append(_Block("bullets", rows=[[item] for item in items]))
 
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[object]], align: str = "") -> None:
+    def table(
+        self, header: Sequence[str], rows: Sequence[Sequence[object]], align: str = ""
+    ) -> None:
         """Add a table; ``align`` has one character per column, ``l`` or ``r`` (default ``l``)."""
         self.blocks.append(
             _Block(
@@ -79,9 +81,7 @@ class Report:
                 out += [f"- {row[0]}" for row in block.rows] + [""]
             elif block.kind == "table":
                 out.append("| " + " | ".join(_md_cell(h) for h in block.header) + " |")
-                out.append(
-                    "|" + "|".join("---:" if a == "r" else "---" for a in block.align) + "|"
-                )
+                out.append("|" + "|".join("---:" if a == "r" else "---" for a in block.align) + "|")
                 out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
                 out.append("")
             elif block.kind == "quote":
@@ -121,9 +121,11 @@ class Report:
             elif block.kind == "image":
                 data = base64.b64encode((image_dir / block.text).read_bytes()).decode("ascii")
                 alt = html.escape(block.header[0], quote=True)
-                body.append(f'<figure><img alt="{alt}" src="data:image/png;base64,{data}"></figure>')
+                body.append(
+                    f'<figure><img alt="{alt}" src="data:image/png;base64,{data}"></figure>'
+                )
         return (
-            "<!DOCTYPE html>\n<html lang=\"zh-Hant\">\n<head>\n<meta charset=\"utf-8\">\n"
+            '<!DOCTYPE html>\n<html lang="zh-Hant">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{html.escape(self.title)}</title>\n<style>{_CSS}</style>\n</head>\n"
             "<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
         )
@@ -145,6 +147,7 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

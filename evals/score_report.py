@@ -53,29 +53,49 @@ def describe_run(run: ScoredRun) -> dict[str, Any]:
             "skewed": skew.skewed,
             "reason": skew.reason,
         },
-        "no_answer": {"count": no_answer, "share": no_answer / len(run.rows), "submitted_anyway": from_file},
+        "no_answer": {
+            "count": no_answer,
+            "share": no_answer / len(run.rows),
+            "submitted_anyway": from_file,
+        },
         "answer_rules": dict(Counter(row.answer_rule for row in run.rows).most_common()),
         "lowest": [row.id for row in lowest],
     }
 
 
-def write_score_report(run: ScoredRun, out_dir: str | os.PathLike[str], *, html: bool = True) -> dict[str, Any]:
+def write_score_report(
+    run: ScoredRun, out_dir: str | os.PathLike[str], *, html: bool = True
+) -> dict[str, Any]:
     """Write scores.csv, summary.json, PNGs, report.md and report.html into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = describe_run(run)
     names = [*run.components, "total"]
 
-    header = ["id", "gold", "answer", "answer_rule", "submitted", "correct", *run.components, "total"]
+    header = [
+        "id",
+        "gold",
+        "answer",
+        "answer_rule",
+        "submitted",
+        "correct",
+        *run.components,
+        "total",
+    ]
     write_atomic(
         out / "scores.csv",
         rows_to_csv(
             header,
             [
                 [
-                    row.id, row.gold, row.answer, row.answer_rule, row.submitted,
+                    row.id,
+                    row.gold,
+                    row.answer,
+                    row.answer_rule,
+                    row.submitted,
                     None if row.correct is None else int(row.correct),
-                    *[row.components.get(c) for c in run.components], row.total,
+                    *[row.components.get(c) for c in run.components],
+                    row.total,
                 ]
                 for row in run.rows
             ],
@@ -89,13 +109,11 @@ def write_score_report(run: ScoredRun, out_dir: str | os.PathLike[str], *, html:
         out / "score_histograms.png",
         f"各項獎勵分數分布 — {run.label}（{len(run.rows)} 題）",
     )
-    letter_counts = {run.label: summary["letters"]["answers"]}
-    if summary["letters"]["gold"]:
-        letter_counts["標準答案 gold"] = summary["letters"]["gold"]
     plots.letter_distribution(
-        letter_counts,
+        {run.label: summary["letters"]["answers"]},
         out / "answer_letters.png",
         f"答案選項分布 — {run.label}",
+        gold=summary["letters"]["gold"],
         missing={run.label: sum(1 for r in run.rows if r.submitted is None)},
     )
 
@@ -116,7 +134,9 @@ def write_score_report(run: ScoredRun, out_dir: str | os.PathLike[str], *, html:
         f"No extractable answer: **{pct(no_answer['share'])}** ({no_answer['count']} of {len(run.rows)})"
     )
     overview.append(
-        "Answer letters: **skewed** — " + skew["reason"] if skew["skewed"] else "Answer letters: no skew flagged"
+        "Answer letters: **skewed** — " + skew["reason"]
+        if skew["skewed"]
+        else "Answer letters: no skew flagged"
     )
     report.bullets(overview)
 
@@ -127,16 +147,26 @@ def write_score_report(run: ScoredRun, out_dir: str | os.PathLike[str], *, html:
             [
                 name,
                 "" if name == "total" else f"{run.weights.get(name, 0):g}",
-                s["n"], fmt(s["mean"]), fmt(s["sd"]), fmt(s["min"]), fmt(s["q1"]),
-                fmt(s["median"]), fmt(s["q3"]), fmt(s["max"]),
+                s["n"],
+                fmt(s["mean"]),
+                fmt(s["sd"]),
+                fmt(s["min"]),
+                fmt(s["q1"]),
+                fmt(s["median"]),
+                fmt(s["q3"]),
+                fmt(s["max"]),
             ]
             for name, s in summary["components"].items()
         ],
         align="lrrrrrrrrr",
     )
-    not_applicable = [f"{n} ({s['missing']})" for n, s in summary["components"].items() if s["missing"]]
+    not_applicable = [
+        f"{n} ({s['missing']})" for n, s in summary["components"].items() if s["missing"]
+    ]
     if not_applicable:
-        report.paragraph("Not applicable (left out of n and the mean): " + ", ".join(not_applicable) + ".")
+        report.paragraph(
+            "Not applicable (left out of n and the mean): " + ", ".join(not_applicable) + "."
+        )
     report.image("score_histograms.png", "各項獎勵分數分布 histograms")
 
     if acc is not None:
@@ -160,20 +190,24 @@ def write_score_report(run: ScoredRun, out_dir: str | os.PathLike[str], *, html:
         ["letter", "answers", "share", *(["gold", "gold share"] if gold_counts else [])],
         [
             [
-                k, skew["answers"][k], pct(skew["answers"][k] / n_answers),
-                *([gold_counts.get(k, 0), pct(gold_counts.get(k, 0) / n_gold)] if gold_counts else []),
+                k,
+                skew["answers"][k],
+                pct(skew["answers"][k] / n_answers),
+                *(
+                    [gold_counts.get(k, 0), pct(gold_counts.get(k, 0) / n_gold)]
+                    if gold_counts
+                    else []
+                ),
             ]
             for k in LETTERS
         ],
         align="lrrrr",
     )
     reference = "the gold letters" if gold_counts else "a uniform spread"
-    verdict = (
-        f"**Skew flagged**: {skew['reason']}." if skew["skewed"] else "No skew flagged."
-    )
+    verdict = f"**Skew flagged**: {skew['reason']}." if skew["skewed"] else "No skew flagged."
     report.paragraph(
         f"{verdict} Chi-square against {reference}: χ² = {fmt(skew['chi2'], 2)}, "
-        f"p = {_p(skew['p_value'])} (flagged when one letter exceeds 50% or p < 0.01)."
+        f"{p_text(skew['p_value'])} (flagged when one letter exceeds 50% or p < 0.01)."
     )
     report.image("answer_letters.png", "答案選項分布 answer letters")
 
@@ -193,8 +227,15 @@ def write_score_report(run: ScoredRun, out_dir: str | os.PathLike[str], *, html:
             report.paragraph(f"問題：{short(row.question, 160)}")
         report.table(
             ["answer", "rule", "gold", *run.components, "total"],
-            [[row.answer or "—", row.answer_rule, row.gold or "—",
-              *[fmt(row.components.get(c)) for c in run.components], fmt(row.total)]],
+            [
+                [
+                    row.answer or "—",
+                    row.answer_rule,
+                    row.gold or "—",
+                    *[fmt(row.components.get(c)) for c in run.components],
+                    fmt(row.total),
+                ]
+            ],
             align="lll" + "r" * (len(run.components) + 1),
         )
         extra = details_text(row)
@@ -222,7 +263,11 @@ def details_text(row: ScoredRow) -> str:
             else:
                 parts.append("neutrality terms: none")
         elif isinstance(value, dict):
-            simple = {k: v for k, v in value.items() if isinstance(v, str | int | float | bool) or v is None}
+            simple = {
+                k: v
+                for k, v in value.items()
+                if isinstance(v, str | int | float | bool) or v is None
+            }
             if simple:
                 parts.append(f"{key}: " + ", ".join(f"{k}={_brief(v)}" for k, v in simple.items()))
         elif isinstance(value, str | int | float | bool):
@@ -244,7 +289,8 @@ def _brief(value: object) -> str:
     return short(str(value), 40)
 
 
-def _p(value: float) -> str:
+def p_text(value: float) -> str:
+    """``"p = 0.042"`` or ``"p < 0.001"``."""
     if value != value:  # NaN
-        return "—"
-    return f"{value:.3g}" if value >= 0.001 else "< 0.001"
+        return "p = —"
+    return f"p = {value:.3g}" if value >= 0.001 else "p < 0.001"

@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub.add_parser("grpo", help="GRPO training from a recipe (--config RECIPE.yaml [--key value ...])")
+    sub.add_parser(
+        "grpo", help="GRPO training from a recipe (--config RECIPE.yaml [--key value ...])"
+    )
     check_data.add_parser(sub)
     merge.add_parser(sub)
     curves.add_parser(sub)

@@ -2,18 +2,18 @@
 
 ``python -m training demo`` trains, on a CPU in minutes:
 
-1. a byte-level BPE tokenizer on the sample data and the prompt text (ChatML chat template,
-   like Qwen2: ``<|im_start|>`` / ``<|im_end|>``);
+1. a byte-level BPE tokenizer on the sample training data, the prompt text and the
+   lexicons (ChatML chat template like Qwen2's: ``<|im_start|>`` / ``<|im_end|>``);
 2. a tiny Qwen2 model (head_dim 64, which vLLM's CPU attention accepts) warm-started by a short
-   supervised pass on ``assets/data/sample_train.tsv`` so that it writes ``答案：X\\n理由：...``
-   -> ``demo-base``;
+   supervised pass on ``assets/data/sample_train.tsv`` so that it writes ``答案：X`` then
+   ``理由：...`` -> ``demo-base``;
 3. a GRPO run with the ``default`` rewards preset through the same code path as
    ``python -m training grpo --config assets/configs/demo-cpu.yaml`` -> ``demo-grpo-adapter``
-   (PEFT LoRA) and ``demo-grpo`` (merged);
-4. an evaluation of both models on the held-out ``sample_test`` questions, written to
+   (PEFT LoRA) and ``demo-grpo`` (the adapter merged into demo-base);
+4. an evaluation of both models on the held-out ``sample_test`` questions, recorded in
    ``assets/models/README.md``.
 
-Heavy libraries are imported inside the functions that use them.
+Heavy libraries (torch, transformers, peft, trl) are imported inside the functions that use them.
 """
 
 from __future__ import annotations
@@ -22,38 +22,49 @@ import argparse
 import json
 import math
 import os
+import platform
 import random
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mcq
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO_ROOT / "assets" / "data"
 DEFAULT_OUT = REPO_ROOT / "assets" / "models"
-DEFAULT_TRAIN = REPO_ROOT / "assets" / "data" / "sample_train.tsv"
-DEFAULT_TEST = REPO_ROOT / "assets" / "data" / "sample_test.tsv"
-DEFAULT_GOLD = REPO_ROOT / "assets" / "data" / "sample_test_gold.csv"
 DEFAULT_CONFIG = REPO_ROOT / "assets" / "configs" / "demo-cpu.yaml"
+LEXICON_DIR = REPO_ROOT / "assets" / "lexicon"
 
 BASE_DIR = "demo-base"
 ADAPTER_DIR = "demo-grpo-adapter"
 MERGED_DIR = "demo-grpo"
+#: assets/models must stay below this many bytes (they are committed to git).
+SIZE_LIMIT_BYTES = 30 * 1024 * 1024
 
 PAD_TOKEN = "<|endoftext|>"
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
 SPECIAL_TOKENS = (PAD_TOKEN, IM_START, IM_END)
 
-# ChatML, as Qwen2 uses it, without Qwen's default system prompt (mcq supplies its own).
+# ChatML as Qwen2 writes it, without Qwen's default system prompt (mcq supplies its own).
 CHAT_TEMPLATE = (
     "{%- for message in messages %}"
     "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
     "{%- endfor %}"
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+
+# Qwen2's pre-tokenizer split. transformers loads any qwen2-typed model's tokenizer as
+# Qwen2Tokenizer, which installs this split, so training with it keeps ids identical everywhere.
+QWEN2_SPLIT_REGEX = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
 # The tiny Qwen2 shape: head_dim = hidden_size / num_attention_heads = 64.
@@ -65,15 +76,90 @@ MODEL_SHAPE: dict[str, Any] = {
     "intermediate_size": 512,
     "max_position_embeddings": 1024,
     "rms_norm_eps": 1e-6,
+    "rope_theta": 10000.0,
     "tie_word_embeddings": True,
 }
 
-LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
+EPILOG = """\
+example:
+  python -m training demo                       # rebuild assets/models (about 10 min on 2 cores)
+  python -m training demo --out /tmp/demo --sft-steps 40 --grpo-steps 20 --skip-eval
+"""
+
+
+@dataclass
+class DemoSettings:
+    """Everything that decides what ``python -m training demo`` builds (all seeded)."""
+
+    out: Path = DEFAULT_OUT
+    train: Path = DATA_DIR / "sample_train.tsv"
+    test: Path = DATA_DIR / "sample_test.tsv"
+    gold: Path = DATA_DIR / "sample_test_gold.csv"
+    config: Path = DEFAULT_CONFIG
+    seed: int = 0
+    vocab_size: int = 6000
+    sft_steps: int = 60
+    sft_batch_size: int = 8
+    sft_lr: float = 2e-3
+    grpo_steps: int | None = None  # None: max_steps from the recipe
+    eval_samples: int = 4
+    eval_temperature: float = 0.7
+    eval_max_new_tokens: int = 128
+    skip_eval: bool = False
+    threads: int = 2
+    grpo_overrides: list[str] = field(default_factory=list)
 
 
 def target_text(letter: str, reasoning: str) -> str:
     """Return the assistant answer the demo model is taught: ``答案：X`` then ``理由：...``."""
     return f"答案：{letter}\n理由：{reasoning.strip()}"
+
+
+# --------------------------------------------------------------------------- data
+
+
+def load_sample_data(settings: DemoSettings) -> tuple[list[mcq.Question], list[mcq.Question]]:
+    """Load the training questions and the held-out test questions with their gold letters."""
+    import dataclasses
+
+    train = mcq.load_train(settings.train)
+    test = mcq.load_test(settings.test)
+    gold = read_gold(settings.gold)
+    missing = [q.id for q in test if q.id not in gold]
+    if missing:
+        raise mcq.DataError(f"{settings.gold}: no gold answer for {len(missing)} test ids ({missing[0]}, ...)")
+    test = [dataclasses.replace(q, correct_answer=gold[q.id]) for q in test]
+    return train, test
+
+
+def read_gold(path: Path) -> dict[str, str]:
+    """Read ``id,correct_answer`` (CSV or TSV) into a dict."""
+    import csv
+
+    text = Path(path).read_text(encoding="utf-8-sig")
+    dialect = "excel-tab" if "\t" in text.splitlines()[0] else "excel"
+    rows = list(csv.DictReader(text.splitlines(), dialect=dialect))
+    if not rows or not {"id", "correct_answer"} <= set(rows[0]):
+        raise mcq.DataError(f"{path}: expected columns id,correct_answer")
+    return {r["id"].strip(): r["correct_answer"].strip().upper() for r in rows}
+
+
+def tokenizer_corpus(train: Sequence[mcq.Question]) -> list[str]:
+    """Texts the tokenizer learns from: prompts, reference answers and lexicon terms.
+
+    Each text also appears converted to Simplified Chinese (OpenCC), so users typing either
+    script get sensible tokens.
+    """
+    import opencc
+
+    texts = [mcq.SYSTEM_PROMPT, mcq.ANSWER_FORMAT_HINT]
+    texts += [mcq.format_question(q) for q in train]
+    texts += [target_text(q.correct_answer or "A", q.reasoning or "") for q in train]
+    for lexicon in sorted(LEXICON_DIR.glob("*.txt")):
+        lines = lexicon.read_text(encoding="utf-8").splitlines()
+        texts += [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
+    to_simplified = opencc.OpenCC("t2s")
+    return texts + [to_simplified.convert(t) for t in texts]
 
 
 # --------------------------------------------------------------------------- tokenizer
@@ -82,15 +168,21 @@ def target_text(letter: str, reasoning: str) -> str:
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 6000):
     """Train a byte-level BPE tokenizer on ``texts`` and wrap it for transformers.
 
-    Byte-level means every string, in any script, still encodes (unseen characters fall back
-    to bytes). The result has the ChatML special tokens, ``<|im_end|>`` as eos,
-    ``<|endoftext|>`` as pad, and :data:`CHAT_TEMPLATE`.
+    Byte-level means every string in any script still encodes (unseen characters fall back to
+    bytes). The result has the ChatML special tokens, ``<|im_end|>`` as eos, ``<|endoftext|>``
+    as pad, Qwen2's normalizer and pre-tokenizer, and :data:`CHAT_TEMPLATE`.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN2_SPLIT_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -104,6 +196,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 6000):
         tokenizer_object=tok,
         eos_token=IM_END,
         pad_token=PAD_TOKEN,
+        additional_special_tokens=[IM_START],
         model_max_length=MODEL_SHAPE["max_position_embeddings"],
         padding_side="left",
     )
@@ -122,16 +215,19 @@ def new_model(tokenizer, seed: int):
     torch.manual_seed(seed)
     eos = tokenizer.convert_tokens_to_ids(IM_END)
     pad = tokenizer.convert_tokens_to_ids(PAD_TOKEN)
+    shape = dict(MODEL_SHAPE)
+    rope_theta = shape.pop("rope_theta")
     config = Qwen2Config(
         vocab_size=len(tokenizer),
         bos_token_id=pad,
         eos_token_id=eos,
         pad_token_id=pad,
-        **MODEL_SHAPE,
+        rope_parameters={"rope_type": "default", "rope_theta": rope_theta},
+        **shape,
     )
     model = Qwen2ForCausalLM(config)
     model.generation_config = GenerationConfig(
-        bos_token_id=pad, eos_token_id=[eos, pad], pad_token_id=pad, max_new_tokens=128
+        bos_token_id=pad, eos_token_id=[eos, pad], pad_token_id=pad, max_new_tokens=256
     )
     return model
 
@@ -144,13 +240,20 @@ class SupervisedExample:
     target: str
 
 
+def supervised_examples(questions: Sequence[mcq.Question]) -> list[SupervisedExample]:
+    """mcq's chat prompt for each question, with ``答案：{X}\\n理由：{reasoning}`` as the target."""
+    return [
+        SupervisedExample(mcq.build_messages(q), target_text(q.correct_answer, q.reasoning or ""))
+        for q in questions
+        if q.correct_answer
+    ]
+
+
 def encode_examples(tokenizer, examples: Sequence[SupervisedExample], max_len: int = 1024):
-    """Tokenize prompt + target; labels are -100 on the prompt so only the answer is learned."""
+    """Tokenize prompt + target + ``<|im_end|>``; labels are -100 on the prompt tokens."""
     encoded = []
     for ex in examples:
-        prompt = tokenizer.apply_chat_template(
-            ex.messages, tokenize=False, add_generation_prompt=True
-        )
+        prompt = tokenizer.apply_chat_template(ex.messages, tokenize=False, add_generation_prompt=True)
         p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         t_ids = tokenizer(ex.target + IM_END, add_special_tokens=False)["input_ids"]
         ids = (p_ids + t_ids)[:max_len]
@@ -166,14 +269,14 @@ def supervised_warmup(
     *,
     steps: int,
     batch_size: int = 8,
-    lr: float = 3e-3,
+    lr: float = 2e-3,
     seed: int = 0,
     progress: bool = True,
 ) -> list[float]:
     """Train ``model`` in place for ``steps`` AdamW steps on ``examples``; return the losses.
 
-    A plain loop (no Trainer) keeps this fast and dependency-light on two CPU cores. The lr
-    warms up over the first 10% of steps and decays with a cosine to 10%.
+    A plain loop (no Trainer) is enough for a 4M-parameter model and fast on two cores. The lr
+    warms up over the first 10% of steps, then decays with a cosine to 10% of ``lr``.
     """
     import torch
     from tqdm import tqdm
@@ -198,7 +301,7 @@ def supervised_warmup(
     for step in bar:
         batch = []
         for _ in range(batch_size):
-            if not order:
+            if not order:  # epochs of a seeded shuffle
                 order = list(range(len(data)))
                 rng.shuffle(order)
             batch.append(data[order.pop()])
@@ -206,21 +309,175 @@ def supervised_warmup(
         input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
         labels = torch.full((len(batch), width), -100, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (ids, lab) in enumerate(batch):  # right padding for training
+        for row, (ids, lab) in enumerate(batch):  # right padding while training
             input_ids[row, : len(ids)] = torch.tensor(ids)
             labels[row, : len(lab)] = torch.tensor(lab)
             mask[row, : len(ids)] = 1
         for group in optim.param_groups:
             group["lr"] = lr_at(step)
-        out = model(input_ids=input_ids, attention_mask=mask, labels=labels)
-        out.loss.backward()
+        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
         optim.zero_grad(set_to_none=True)
-        losses.append(float(out.loss))
+        losses.append(loss.item())
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
     model.eval()
     return losses
+
+
+# --------------------------------------------------------------------------- GRPO
+
+
+def grpo_argv(settings: DemoSettings, base_dir: Path, run_dir: Path) -> list[str]:
+    """Arguments for ``python -m training grpo`` that train the demo adapter on ``base_dir``."""
+    argv = [
+        "--config", str(settings.config),
+        "--model_name_or_path", str(base_dir),
+        "--dataset_path", str(settings.train),
+        "--output_dir", str(run_dir),
+        "--seed", str(settings.seed),
+        "--data_seed", str(settings.seed),
+    ]  # fmt: skip
+    if settings.grpo_steps is not None:
+        argv += ["--max_steps", str(settings.grpo_steps)]
+    return argv + list(settings.grpo_overrides)
+
+
+def run_grpo(settings: DemoSettings, base_dir: Path, run_dir: Path) -> Path:
+    """Train the LoRA adapter with ``python -m training grpo``'s code; return the run folder."""
+    from training import grpo
+
+    argv = grpo_argv(settings, base_dir, run_dir)
+    print("[demo] python -m training grpo " + " ".join(argv), file=sys.stderr, flush=True)
+    grpo.cli(argv)
+    return run_dir
+
+
+def save_adapter(run_dir: Path, out_dir: Path, base_ref: str) -> None:
+    """Copy the adapter files of a GRPO run folder to ``out_dir`` (atomically).
+
+    ``base_model_name_or_path`` is set to ``base_ref`` (repo-relative, as zhongli runs from the
+    repository root) so the adapter names the committed base rather than a scratch folder.
+    """
+    keep = ("adapter_config.json", "adapter_model.safetensors")
+    tmp = _scratch_dir(out_dir)
+    try:
+        for name in keep:
+            shutil.copy2(run_dir / name, tmp / name)
+        config_path = tmp / "adapter_config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config["base_model_name_or_path"] = base_ref
+        config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        _swap_dir(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path, *, dtype: str = "bfloat16") -> None:
+    """Merge a LoRA adapter into its base and save model + tokenizer to ``out_dir``."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    save_model_dir(merged, tokenizer, out_dir, dtype=dtype)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class ModelScore:
+    """Mean ``default`` reward and answer statistics of one model on the held-out questions."""
+
+    model: str
+    completions: int
+    mean_total: float
+    extractable: float  # share of completions with an extractable letter
+    accuracy: float  # share of completions whose letter is the gold one
+    components: dict[str, float | None]
+    mean_new_tokens: float
+    seconds: float
+    examples: list[str] = field(default_factory=list)
+
+
+def evaluate_models(
+    models: Mapping[str, str | Path],
+    questions: Sequence[mcq.Question],
+    *,
+    preset: str = "default",
+    samples: int = 4,
+    temperature: float = 0.7,
+    max_new_tokens: int = 128,
+    seed: int = 0,
+    batch_size: int = 64,
+    progress: bool = True,
+) -> dict[str, ModelScore]:
+    """Sample ``samples`` answers per question from each model and score them with the gold.
+
+    Every model gets the same prompts, sampling settings and seeds (the torch generator is
+    reset to ``seed + batch index`` before each batch), so the numbers compare like for like.
+    Scores are ``rewards.score(completion, Sample.from_question(q), preset)``.
+    """
+    import rewards
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    jobs = [q for q in questions for _ in range(samples)]
+    results: dict[str, ModelScore] = {}
+    for name, path in models.items():
+        started = time.perf_counter()
+        tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+        texts: list[str] = []
+        new_tokens: list[int] = []
+        starts = range(0, len(jobs), batch_size)
+        for index, start in enumerate(tqdm(starts, desc=f"evaluate {name}", disable=not progress)):
+            batch = jobs[start : start + batch_size]
+            prompts = [mcq.render_prompt(q, tokenizer) for q in batch]
+            enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+            torch.manual_seed(seed + index)
+            with torch.no_grad():
+                out = model.generate(
+                    **enc,
+                    do_sample=True,
+                    temperature=temperature,
+                    top_p=1.0,
+                    top_k=0,
+                    max_new_tokens=max_new_tokens,
+                    pad_token_id=tokenizer.pad_token_id,
+                )
+            for row in out[:, enc["input_ids"].shape[1] :]:
+                ids = [int(t) for t in row if int(t) != tokenizer.pad_token_id]
+                new_tokens.append(len(ids))
+                texts.append(tokenizer.decode(ids, skip_special_tokens=True))
+        breakdowns = [
+            rewards.score(text, rewards.Sample.from_question(q), preset=preset)
+            for text, q in zip(texts, jobs, strict=True)
+        ]
+        names = sorted({c for b in breakdowns for c in b.components})
+        components: dict[str, float | None] = {}
+        for comp in names:
+            values = [b.components.get(comp) for b in breakdowns]
+            values = [v for v in values if v is not None]
+            components[comp] = sum(values) / len(values) if values else None
+        results[name] = ModelScore(
+            model=str(path),
+            completions=len(texts),
+            mean_total=sum(b.total for b in breakdowns) / len(breakdowns),
+            extractable=sum(b.answer is not None for b in breakdowns) / len(breakdowns),
+            accuracy=sum(b.answer == q.correct_answer for b, q in zip(breakdowns, jobs, strict=True))
+            / len(breakdowns),
+            components=components,
+            mean_new_tokens=sum(new_tokens) / len(new_tokens),
+            seconds=time.perf_counter() - started,
+            examples=texts[:: max(1, len(texts) // 3)][:3],
+        )
+    return results
 
 
 # --------------------------------------------------------------------------- saving
@@ -229,17 +486,14 @@ def supervised_warmup(
 def save_model_dir(model, tokenizer, out_dir: Path, *, dtype: str = "bfloat16") -> None:
     """Save ``model`` (cast to ``dtype``, safetensors) and ``tokenizer`` to ``out_dir`` atomically.
 
-    Written into a temporary sibling directory first, then swapped in, so a reader never sees
-    a half-written model and a failed save leaves the previous one untouched.
+    Everything is written to a scratch sibling folder first and then swapped in, so a reader
+    never sees a half-written model and a failed save leaves the previous one untouched.
     """
     import torch
 
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp = _scratch_dir(out_dir)
     try:
-        model = model.to(getattr(torch, dtype))
-        model.save_pretrained(tmp, safe_serialization=True)
+        model.to(getattr(torch, dtype)).save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         _swap_dir(tmp, out_dir)
     finally:
@@ -247,8 +501,16 @@ def save_model_dir(model, tokenizer, out_dir: Path, *, dtype: str = "bfloat16") 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _scratch_dir(out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+
+
 def _swap_dir(new: Path, target: Path) -> None:
-    """Replace directory ``target`` by ``new`` (two renames; the old one is removed last)."""
+    """Replace folder ``target`` by ``new`` (readable by all; the old one is removed last)."""
+    for path in [new, *new.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -259,28 +521,303 @@ def _swap_dir(new: Path, target: Path) -> None:
 
 
 def dir_size_bytes(path: Path) -> int:
-    """Total size of the regular files under ``path``."""
-    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+    """Total size of the regular files under ``path``, hidden scratch folders excluded."""
+    return sum(
+        p.stat().st_size
+        for p in Path(path).rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
-__all__ = [
-    "CHAT_TEMPLATE",
-    "MODEL_SHAPE",
-    "SupervisedExample",
-    "dir_size_bytes",
-    "new_model",
-    "save_model_dir",
-    "supervised_warmup",
-    "target_text",
-    "train_tokenizer",
-]
+# --------------------------------------------------------------------------- build
 
-_UNUSED = (argparse, json, sys, time, Callable, field)
+
+def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
+    """Rebuild demo-base, demo-grpo-adapter and demo-grpo in ``settings.out``; return a report."""
+    import torch
+
+    torch.set_num_threads(settings.threads)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    out = Path(settings.out)
+    random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+
+    train, test = load_sample_data(settings)
+    _say(f"data: {len(train)} training questions, {len(test)} held-out test questions")
+
+    t0 = time.perf_counter()
+    tokenizer = train_tokenizer(tokenizer_corpus(train), vocab_size=settings.vocab_size)
+    timings["tokenizer"] = time.perf_counter() - t0
+    _say(f"tokenizer: {len(tokenizer)} tokens ({timings['tokenizer']:.1f} s)")
+
+    t0 = time.perf_counter()
+    model = new_model(tokenizer, settings.seed)
+    losses = supervised_warmup(
+        model,
+        tokenizer,
+        supervised_examples(train),
+        steps=settings.sft_steps,
+        batch_size=settings.sft_batch_size,
+        lr=settings.sft_lr,
+        seed=settings.seed,
+    )
+    save_model_dir(model, tokenizer, out / BASE_DIR)
+    timings["supervised"] = time.perf_counter() - t0
+    _say(f"{BASE_DIR}: {settings.sft_steps} supervised steps, loss {losses[0]:.2f} -> {losses[-1]:.2f}")
+    del model
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="zhongli-demo-grpo-") as scratch:
+        run_dir = run_grpo(settings, out / BASE_DIR, Path(scratch) / "run")
+        state = json.loads((run_dir / "trainer_state.json").read_text(encoding="utf-8"))
+        save_adapter(run_dir, out / ADAPTER_DIR, base_ref=_repo_relative(out / BASE_DIR))
+    timings["grpo"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    merge_adapter(out / BASE_DIR, out / ADAPTER_DIR, out / MERGED_DIR)
+    timings["merge"] = time.perf_counter() - t0
+    _say(f"{ADAPTER_DIR} and {MERGED_DIR}: {state.get('global_step')} GRPO steps")
+
+    scores: dict[str, ModelScore] = {}
+    if not settings.skip_eval:
+        t0 = time.perf_counter()
+        scores = evaluate_models(
+            {BASE_DIR: out / BASE_DIR, MERGED_DIR: out / MERGED_DIR},
+            test,
+            samples=settings.eval_samples,
+            temperature=settings.eval_temperature,
+            max_new_tokens=settings.eval_max_new_tokens,
+            seed=settings.seed,
+        )
+        timings["evaluation"] = time.perf_counter() - t0
+        for name, s in scores.items():
+            _say(
+                f"{name}: mean total {s.mean_total:.3f}, extractable {s.extractable:.1%}, "
+                f"accuracy {s.accuracy:.1%}"
+            )
+    timings["total"] = time.perf_counter() - started
+    report = {
+        "command": "python -m training demo " + " ".join(argv),
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()},
+        "vocab_size": len(tokenizer),
+        "sft_loss": [losses[0], losses[-1]],
+        "grpo_log": [e for e in state.get("log_history", []) if "reward" in e],
+        "timings": timings,
+        "scores": {k: asdict(v) for k, v in scores.items()},
+        "sizes": {d: dir_size_bytes(out / d) for d in (BASE_DIR, ADAPTER_DIR, MERGED_DIR)},
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {settings.threads}",
+    }
+    report["total_size"] = sum(report["sizes"].values())
+    if not settings.skip_eval:
+        write_text_atomic(out / "README.md", render_readme(report, out))
+    _say(f"done in {timings['total'] / 60:.1f} min; assets/models total {report['total_size'] / 2**20:.1f} MiB")
+    return report
+
+
+def render_readme(report: Mapping[str, Any], out: Path) -> str:
+    """The assets/models/README.md text: what the models are, how they were built, how they score."""
+    import torch
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(out / BASE_DIR)
+    params = _count_params(out / BASE_DIR)
+    s = report["settings"]
+    scores = report["scores"]
+    t = report["timings"]
+    lines = [
+        "# Embedded demo models",
+        "",
+        "Tiny models that let the app, the tests and the inference paths run instantly on a CPU",
+        "without downloading anything. They are toys: they learned the answer *format* and some",
+        "vocabulary from 132 sample questions, not facts. Rebuild them from the repository alone:",
+        "",
+        "```",
+        report["command"].strip(),
+        "```",
+        "",
+        "| folder | what |",
+        "|---|---|",
+        f"| `{BASE_DIR}/` | byte-level BPE tokenizer + tiny Qwen2 after a short supervised pass |",
+        f"| `{ADAPTER_DIR}/` | PEFT LoRA adapter from GRPO on top of `{BASE_DIR}` (`default` rewards) |",
+        f"| `{MERGED_DIR}/` | the adapter merged into `{BASE_DIR}` (for vLLM without LoRA) |",
+        "",
+        "## Model",
+        "",
+        f"- `Qwen2ForCausalLM`: hidden {config.hidden_size}, {config.num_hidden_layers} layers, "
+        f"{config.num_attention_heads} attention heads / {config.num_key_value_heads} KV heads "
+        f"(head_dim {config.hidden_size // config.num_attention_heads}, which vLLM's CPU attention "
+        f"needs), MLP {config.intermediate_size}, tied embeddings, "
+        f"{params / 1e6:.2f}M parameters, stored in {config.dtype or torch.bfloat16}.",
+        f"- Tokenizer: byte-level BPE, {report['vocab_size']} tokens, trained on the sample training "
+        "data, the prompt text and the lexicons (each also in Simplified Chinese); Qwen2's "
+        "pre-tokenizer; ChatML template (`<|im_start|>` / `<|im_end|>`, eos `<|im_end|>`, "
+        "pad `<|endoftext|>`).",
+        f"- Supervised warm-up: {s['sft_steps']} AdamW steps, batch {s['sft_batch_size']}, lr "
+        f"{s['sft_lr']}, on `mcq.build_messages` prompts with target `答案：X\\n理由：<reasoning>`; "
+        f"loss {report['sft_loss'][0]:.2f} → {report['sft_loss'][1]:.2f}. Stopped early on "
+        "purpose: the format is not yet reliable, which leaves GRPO something to do.",
+        f"- GRPO: `python -m training grpo --config {_repo_relative(Path(s['config']))}` code path "
+        "(TRL GRPOTrainer, LoRA on q/k/v/o), `default` rewards preset"
+        + (f", {len(report['grpo_log'])} logged steps" if report["grpo_log"] else "")
+        + ".",
+        "",
+        "## Sizes",
+        "",
+    ]
+    for name, size in report["sizes"].items():
+        lines.append(f"- `{name}/`: {size / 2**20:.2f} MiB")
+    lines.append(f"- total: {report['total_size'] / 2**20:.2f} MiB (limit 30 MB)")
+    lines += [
+        "",
+        "## Held-out evaluation",
+        "",
+        f"{len(scores and next(iter(scores.values()))['examples'] or [])} example(s) per model are "
+        "below the table. Setting: the 44 `assets/data/sample_test.tsv` questions (gold in "
+        f"`sample_test_gold.csv`, never trained on), {s['eval_samples']} samples each, temperature "
+        f"{s['eval_temperature']}, top-p 1, max {s['eval_max_new_tokens']} new tokens, transformers "
+        f"`generate` with seed {s['seed']} (+ batch index) for both models; scores from "
+        "`rewards.score(completion, Sample.from_question(q), preset=\"default\")`.",
+        "",
+    ]
+    comps = sorted({c for v in scores.values() for c in v["components"]})
+    lines.append("| model | mean total | extractable letter | accuracy | " + " | ".join(comps) + " | new tokens |")
+    lines.append("|---" * (5 + len(comps)) + "|")
+    for name, v in scores.items():
+        cells = [f"{v['components'][c]:.3f}" if v["components"].get(c) is not None else "–" for c in comps]
+        lines.append(
+            f"| `{name}` | {v['mean_total']:.3f} | {v['extractable']:.1%} | {v['accuracy']:.1%} | "
+            + " | ".join(cells)
+            + f" | {v['mean_new_tokens']:.1f} |"
+        )
+    if BASE_DIR in scores and MERGED_DIR in scores:
+        gain = scores[MERGED_DIR]["mean_total"] - scores[BASE_DIR]["mean_total"]
+        lines += ["", f"GRPO gain in mean `default` total: {gain:+.3f}."]
+    lines += [
+        "",
+        "Accuracy stays near chance (25%): a 4M-parameter model cannot learn civics from 132",
+        "questions. What GRPO improves is what the rewards check beyond correctness.",
+        "",
+        "## Build time",
+        "",
+        f"Measured on {report['machine']} (shared with other jobs): "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in t.items() if k != "total")
+        + f"; total {t['total'] / 60:.1f} min.",
+        "",
+        "## Example completions",
+        "",
+    ]
+    for name, v in scores.items():
+        lines.append(f"`{name}`:")
+        lines.append("")
+        for ex in v["examples"]:
+            lines += ["```", ex.strip(), "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _count_params(path: Path) -> int:
+    from safetensors import safe_open
+
+    total = 0
+    with safe_open(str(Path(path) / "model.safetensors"), framework="pt") as fh:
+        for key in fh.keys():  # noqa: SIM118 - safe_open has no __iter__
+            total += math.prod(fh.get_slice(key).get_shape())
+    return total
+
+
+def _repo_relative(path: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _say(message: str) -> None:
+    print(f"[demo] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The ``python -m training demo`` argument parser."""
+    d = DemoSettings()
+    p = argparse.ArgumentParser(
+        prog="python -m training demo",
+        description="Rebuild the embedded demo models (tokenizer, tiny Qwen2, GRPO LoRA adapter, "
+        "merged model) from the repository's sample data, on a CPU.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--out", type=Path, default=d.out, help="output folder (default: assets/models)")
+    p.add_argument("--train", type=Path, default=d.train, help="training TSV")
+    p.add_argument("--test", type=Path, default=d.test, help="held-out test questions")
+    p.add_argument("--gold", type=Path, default=d.gold, help="gold answers of --test (id,correct_answer)")
+    p.add_argument("--config", type=Path, default=d.config, help="GRPO recipe (default: demo-cpu.yaml)")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed for every random choice")
+    p.add_argument("--vocab-size", type=int, default=d.vocab_size, help="BPE vocabulary size")
+    p.add_argument("--sft-steps", type=int, default=d.sft_steps, help="supervised warm-up steps")
+    p.add_argument("--sft-lr", type=float, default=d.sft_lr, help="supervised learning rate")
+    p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default: the recipe's max_steps)")
+    p.add_argument("--eval-samples", type=int, default=d.eval_samples, help="samples per test question")
+    p.add_argument("--eval-temperature", type=float, default=d.eval_temperature, help="sampling temperature")
+    p.add_argument("--skip-eval", action="store_true", help="do not evaluate or rewrite README.md")
+    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument(
+        "--grpo-arg",
+        action="append",
+        default=[],
+        metavar="--KEY=VALUE",
+        help="extra override passed to `training grpo` (repeatable), e.g. --grpo-arg=--beta=0.02",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m training demo``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = make_parser().parse_args(argv)
+    settings = DemoSettings(
+        out=args.out,
+        train=args.train,
+        test=args.test,
+        gold=args.gold,
+        config=args.config,
+        seed=args.seed,
+        vocab_size=args.vocab_size,
+        sft_steps=args.sft_steps,
+        sft_lr=args.sft_lr,
+        grpo_steps=args.grpo_steps,
+        eval_samples=args.eval_samples,
+        eval_temperature=args.eval_temperature,
+        skip_eval=args.skip_eval,
+        threads=args.threads,
+        grpo_overrides=[x for a in args.grpo_arg for x in a.split("=", 1)],
+    )
+    for path in (settings.train, settings.test, settings.gold, settings.config):
+        if not Path(path).is_file():
+            print(f"error: {path}: file not found", file=sys.stderr)
+            return 2
+    try:
+        build(settings, argv)
+    except mcq.DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; the previous models were left in place", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

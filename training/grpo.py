@@ -29,6 +29,7 @@ from trl import GRPOConfig, ModelConfig, TrlParser
 
 import mcq
 from training.checkpoints import checkpoint_problem, list_checkpoints, prepare_resume
+from training.errors import UsageError
 
 __all__ = [
     "RUN_INFO",
@@ -57,21 +58,21 @@ Rerunning with the same --output_dir resumes from the newest complete checkpoint
 """
 
 
-class UsageError(Exception):
-    """A mistake in the arguments or inputs; ``str(err)`` is one line for the user."""
-
-
 @dataclass
 class ScriptArguments:
     """Data, reward and run-control arguments of ``python -m training grpo``."""
 
     dataset_path: str | None = field(
         default=None,
-        metadata={"help": "Training TSV/CSV (question, option_A..D, correct_answer, reasoning[, id])."},
+        metadata={
+            "help": "Training TSV/CSV (question, option_A..D, correct_answer, reasoning[, id])."
+        },
     )
     dataset_fraction: float = field(
         default=1.0,
-        metadata={"help": "Train on a random share of the rows, in (0, 1]; the competition used 0.5."},
+        metadata={
+            "help": "Train on a random share of the rows, in (0, 1]; the competition used 0.5."
+        },
     )
     dataset_seed: int = field(
         default=42,
@@ -79,7 +80,9 @@ class ScriptArguments:
     )
     max_samples: int | None = field(
         default=None,
-        metadata={"help": "Keep at most this many rows (after --dataset_fraction), for a quick trial."},
+        metadata={
+            "help": "Keep at most this many rows (after --dataset_fraction), for a quick trial."
+        },
     )
     skip_invalid: bool = field(
         default=False,
@@ -94,7 +97,9 @@ class ScriptArguments:
     )
     reward_preset: str = field(
         default="default",
-        metadata={"help": "Rewards preset (name in assets/rewards/ or a YAML path): components and weights."},
+        metadata={
+            "help": "Rewards preset (name in assets/rewards/ or a YAML path): components and weights."
+        },
     )
     system_prompt: str | None = field(
         default=None,
@@ -109,7 +114,9 @@ class ScriptArguments:
     )
     vllm_cpu_kv_cache_gib: int = field(
         default=1,
-        metadata={"help": "KV cache (GiB) of a colocated vLLM engine on CPU (VLLM_CPU_KVCACHE_SPACE)."},
+        metadata={
+            "help": "KV cache (GiB) of a colocated vLLM engine on CPU (VLLM_CPU_KVCACHE_SPACE)."
+        },
     )
 
 
@@ -288,7 +295,10 @@ def write_run_info(
     log.info("recipe: %s", recipe or "(none, command line only)")
     log.info("script arguments: %s", json.dumps(info["script_args"], ensure_ascii=False))
     log.info("model arguments: %s", json.dumps(info["model_args"], ensure_ascii=False, default=str))
-    log.info("training arguments (differing from GRPOConfig defaults): %s", json.dumps(changed, default=str))
+    log.info(
+        "training arguments (differing from GRPOConfig defaults): %s",
+        json.dumps(changed, default=str),
+    )
     log.info("versions: %s", json.dumps(info["versions"]))
     _write_json_atomic(run_dir / RUN_INFO, info)
 
@@ -360,12 +370,18 @@ def build_dataset(script_args: ScriptArguments, tokenizer: Any = None):
     questions = select_subset(
         questions, script_args.dataset_fraction, script_args.max_samples, script_args.dataset_seed
     )
-    system_prompt = mcq.SYSTEM_PROMPT if script_args.system_prompt is None else script_args.system_prompt
+    system_prompt = (
+        mcq.SYSTEM_PROMPT if script_args.system_prompt is None else script_args.system_prompt
+    )
     rows = [_row(q, system_prompt) for q in questions]
 
     too_long = 0
     if tokenizer is not None and script_args.max_prompt_length:
-        kept = [r for r in rows if _prompt_tokens(tokenizer, r["prompt"]) <= script_args.max_prompt_length]
+        kept = [
+            r
+            for r in rows
+            if _prompt_tokens(tokenizer, r["prompt"]) <= script_args.max_prompt_length
+        ]
         too_long, rows = len(rows) - len(kept), kept
     if not rows:
         raise UsageError(f"{script_args.dataset_path}: no training rows left after selection")
@@ -428,7 +444,9 @@ def load_tokenizer(model_args: ModelConfig, training_args: GRPOConfig):
             truncation_side="left",
         )
     except OSError as err:
-        raise UsageError(f"cannot load a tokenizer from {model_args.model_name_or_path}: {_one_line(err)}") from None
+        raise UsageError(
+            f"cannot load a tokenizer from {model_args.model_name_or_path}: {_one_line(err)}"
+        ) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if not tokenizer.chat_template:
@@ -458,8 +476,12 @@ def load_policy(model_args: ModelConfig, training_args: GRPOConfig):
     try:
         model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path, **kwargs)
     except OSError as err:
-        raise UsageError(f"cannot load model {model_args.model_name_or_path}: {_one_line(err)}") from None
-    quant = "4-bit " + model_args.bnb_4bit_quant_type if model_args.load_in_4bit else "no quantization"
+        raise UsageError(
+            f"cannot load model {model_args.model_name_or_path}: {_one_line(err)}"
+        ) from None
+    quant = (
+        "4-bit " + model_args.bnb_4bit_quant_type if model_args.load_in_4bit else "no quantization"
+    )
     log.info(
         "model %s: %.1fM parameters, dtype %s, %s, bf16 training %s",
         model_args.model_name_or_path,
@@ -491,8 +513,7 @@ def quantization_config(model_args: ModelConfig, training_args: GRPOConfig):
 
 def load_rewards(script_args: ScriptArguments, training_args: GRPOConfig):
     """Reward functions and weights from the preset; the weights go into ``training_args``."""
-    import rewards
-    import rewards.trl
+    import rewards.trl  # binds `rewards` too
 
     try:
         preset = rewards.load_preset(script_args.reward_preset)
@@ -528,8 +549,8 @@ def prepare_vllm(script_args: ScriptArguments, training_args: GRPOConfig) -> Non
     except VLLMUnavailable as err:
         raise UsageError(str(err)) from None
     if training_args.vllm_max_model_length is None and script_args.max_prompt_length:
-        training_args.vllm_max_model_length = (
-            script_args.max_prompt_length + (training_args.max_completion_length or 0)
+        training_args.vllm_max_model_length = script_args.max_prompt_length + (
+            training_args.max_completion_length or 0
         )
     if training_args.use_cpu:
         prepare_cpu_vllm(script_args.vllm_cpu_kv_cache_gib)

@@ -73,7 +73,9 @@ def use_reload_for_weight_sync(trainer: Any) -> bool:
     def sync_weights() -> None:
         # PEFT adapters are merged while the iterator runs and unmerged after; reload_weights
         # consumes it fully, so the copy each tensor makes is all vLLM keeps.
-        weights = ((name, tensor.detach().clone()) for name, tensor in generation._iter_named_params())
+        weights = (
+            (name, tensor.detach().clone()) for name, tensor in generation._iter_named_params()
+        )
         runner.reload_weights(weights_iterator=weights, is_checkpoint_format=True)
         generation.llm.reset_prefix_cache()
 

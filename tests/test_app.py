@@ -1,0 +1,235 @@
+"""The real app, started as `python -m app` on a free loopback port, driven over HTTP.
+
+One app process serves every test in this file (module-scoped fixture): gradio_client calls
+the named endpoints (chat, compare, score, score_file) and a headless Chromium fills in the
+compare form. The demo models run on the transformers backend, which starts faster here than
+a vLLM engine (measured: see app/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import mcq
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_TEST = ROOT / "assets" / "data" / "sample_test.tsv"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+COMPONENTS = {"format", "reasoning", "neutrality", "correctness"}
+START_TIMEOUT_S = 180
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """Start `python -m app` (demo models, transformers backend); yield its URL; stop it."""
+    log_path = tmp_path_factory.mktemp("app") / "app.log"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "app", "--port", str(_free_port()), "--backend", "transformers"]
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        url = None
+        while url is None:
+            text = log_path.read_text(errors="replace")
+            for line in text.splitlines():
+                if "zhongli app: ready at " in line:
+                    url = line.split("ready at ", 1)[1].split()[0]
+            if proc.poll() is not None:
+                pytest.fail(f"app exited with {proc.returncode}:\n{text[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"app not ready after {START_TIMEOUT_S} s:\n{text[-3000:]}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False, analytics_enabled=False)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return mcq.load_test(SAMPLE_TEST)[0]
+
+
+def _check_side(side: dict, gold: str | None) -> None:
+    assert side["answer"] in mcq.LETTERS, side["text"]
+    assert side["text"].strip()
+    assert 0.0 <= side["total"] <= 1.0
+    assert COMPONENTS <= set(side["components"])
+    for name, score in side["components"].items():
+        assert score is None or 0.0 <= score <= 1.0, name
+    for term in side["terms"]:
+        assert side["text"][term["start"] : term["end"]]
+        assert term["category"] in {"neutral", "absolute", "loaded"}
+    if gold:
+        assert side["components"]["correctness"] in (0.0, 1.0)
+        assert side["correct"] is (side["answer"] == gold)
+    else:
+        assert side["correct"] is None
+
+
+def test_app_binds_loopback_and_names_its_api_endpoints(app_url, client):
+    assert app_url.startswith("http://127.0.0.1:")
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/chat", "/compare", "/score", "/score_file", "/info"} <= set(endpoints)
+
+
+def test_compare_answers_with_both_models_and_scores_each(client, sample):
+    options = [sample.options[x] for x in mcq.LETTERS]
+    result = client.predict(sample.question, *options, "B", api_name="/compare")
+    assert result["question"] == sample.question
+    assert result["base"]["model"] == "demo-base"
+    assert "demo-grpo" in result["tuned"]["model"]
+    _check_side(result["base"], "B")
+    _check_side(result["tuned"], "B")
+
+
+def test_chat_streams_a_reply_then_its_breakdown(client):
+    job = client.submit(
+        "請問立法院的主要職權是什麼？", [], "tuned", "", 0.0, 48, api_name="/chat"
+    )
+    parts = list(job)
+    final = job.result(timeout=60)
+    assert final["done"] is True
+    assert final["reply"].strip()
+    assert all(p["reply"] == final["reply"][: len(p["reply"])] for p in parts)
+    assert 0.0 <= final["breakdown"]["total"] <= 1.0
+    assert final["breakdown"]["components"]["correctness"] is None
+
+
+def test_chat_continues_a_conversation_with_the_base_model(client):
+    history = [
+        {"role": "user", "content": "你好"},
+        {"role": "assistant", "content": "你好，請問有什麼問題？"},
+    ]
+    final = client.predict("立法委員任期幾年？", history, "base", "", 0.0, 32, api_name="/chat")
+    assert final["side"] == "base" and final["done"] is True
+    assert final["reply"].strip()
+
+
+def test_score_returns_components_and_highlighted_neutrality_terms(client):
+    text = "答案：B\n理由：這個問題可能有不同觀點，也許各方看法不一，但並非絕對。"
+    result = client.predict(
+        text, "誰制定法律？", "行政院", "立法院", "司法院", "監察院", "B", api_name="/score"
+    )
+    assert result["answer"] == "B"
+    assert result["correct"] is True
+    assert result["components"]["correctness"] == 1.0
+    assert COMPONENTS <= set(result["components"])
+    assert 0.0 <= result["total"] <= 1.0
+    assert result["terms"], "a hedged answer must show neutrality terms"
+    for term in result["terms"]:
+        assert text[term["start"] : term["end"]]
+    assert {t["category"] for t in result["terms"]} & {"neutral"}
+
+
+def test_score_file_returns_a_scored_file_and_summary(client, tmp_path):
+    from gradio_client import handle_file
+
+    rows = [
+        {"id": "a", "completion": "答案：A\n理由：可能如此。", "correct_answer": "A"},
+        {"id": "b", "completion": "我不知道"},
+    ]
+    src = tmp_path / "completions.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    scored_path, summary = client.predict(handle_file(src), "default", api_name="/score_file")
+    scored = [json.loads(line) for line in Path(scored_path).read_text("utf-8").splitlines()]
+    assert [r["id"] for r in scored] == ["a", "b"]
+    assert scored[0]["answer"] == "A" and scored[1]["answer"] in (None, "")
+    assert summary["rows"] == 2
+    assert 0.0 <= summary["mean_total"] <= 1.0
+
+
+def test_input_over_the_limit_is_refused_with_a_clear_message(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=r"question is too long: 2,001 characters"):
+        client.predict("問" * 2001, "一", "二", "三", "四", api_name="/compare")
+    with pytest.raises(AppError, match=r"completion is too long"):
+        client.predict("字" * 8001, api_name="/score")
+
+
+def test_a_visitor_cannot_name_a_server_file_or_preset_path(app_url, client):
+    import httpx
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="unknown reward preset"):
+        client.predict("答案：A", preset="/etc/passwd", api_name="/score")
+    # A FileData naming a server path, sent without uploading it first, must be rejected.
+    payload = {"data": [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "default"]}
+    with httpx.Client(base_url=app_url, timeout=30) as http:
+        event = http.post("/gradio_api/call/score_file", json=payload)
+        if event.status_code == 200:
+            stream = http.get(f"/gradio_api/call/score_file/{event.json()['event_id']}").text
+            assert "event: error" in stream
+            assert "root:" not in stream
+        else:
+            assert event.status_code in (400, 403, 422)
+
+
+def test_browser_compare_shows_both_answers_and_the_breakdown(app_url, sample, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: run `make system-deps` (installs Debian's chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1300})
+            page.goto(app_url)
+            page.locator("#compare-question textarea").fill(sample.question)
+            for letter in mcq.LETTERS:
+                page.locator(f"#compare-option-{letter} input").fill(sample.options[letter])
+            page.locator("#compare-button").click()
+            for side in ("base", "tuned"):
+                summary = page.locator(f"#{side}-summary")
+                expect(summary).to_contain_text("total", timeout=60_000)
+                expect(summary).to_contain_text("Answer:")
+                expect(page.locator(f"#{side}-answer")).to_contain_text("答案")
+                expect(page.locator(f"#{side}-chart svg, #{side}-chart canvas").first).to_be_visible()
+            text = page.locator("#tuned-summary").inner_text()
+            assert "neutrality" in text and "format" in text
+            page.screenshot(path=tmp_path / "compare.png", full_page=True)
+        finally:
+            browser.close()
+    assert (tmp_path / "compare.png").stat().st_size > 10_000

@@ -1,0 +1,169 @@
+"""``python -m training curves RUN_DIR``: training curves from a run's ``trainer_state.json``.
+
+Four panels against the optimizer step: reward (total and each component, as TRL logs them
+under ``rewards/<name>/mean``), KL to the reference model (when ``beta`` > 0 logs it), loss,
+and completion length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from training.errors import UsageError
+
+__all__ = ["add_parser", "find_trainer_state", "load_history", "plot_curves", "run"]
+
+EPILOG = """\
+examples:
+  python -m training curves runs/qwen2.5-7b-qlora --out curves.png
+  python -m training curves runs/qwen2.5-7b-qlora/checkpoint-400
+Reads the run's trainer_state.json, or its newest checkpoint's while the run is going.
+"""
+
+
+def find_trainer_state(run_dir: str | Path) -> Path:
+    """The most advanced ``trainer_state.json`` of a run: its own or its newest checkpoint's."""
+    from training.checkpoints import list_checkpoints
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir}: not a folder")
+    candidates = [run_dir / "trainer_state.json"]
+    candidates += [path / "trainer_state.json" for _, path in list_checkpoints(run_dir)]
+    best, best_step = None, -1
+    for candidate in candidates:
+        try:
+            step = json.loads(candidate.read_text(encoding="utf-8")).get("global_step", 0)
+        except (OSError, ValueError, AttributeError):
+            continue
+        if step > best_step:
+            best, best_step = candidate, step
+    if best is None:
+        raise UsageError(f"{run_dir}: no trainer_state.json (in the folder or its checkpoints)")
+    return best
+
+
+def load_history(state_file: str | Path) -> list[dict[str, float]]:
+    """The training entries of ``log_history`` (those with a step), values as floats."""
+    state = json.loads(Path(state_file).read_text(encoding="utf-8"))
+    entries = []
+    for raw in state.get("log_history", []):
+        entry = {}
+        for key, value in raw.items():
+            try:
+                entry[key] = float(value)
+            except (TypeError, ValueError):
+                continue
+        if "step" in entry and not any(key.startswith("train_") for key in entry):
+            entries.append(entry)
+    return entries
+
+
+def plot_curves(history: list[dict[str, float]], out: str | Path, title: str = "") -> Path:
+    """Draw the four panels into a PNG at ``out`` (written atomically); returns ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    reward_ax, kl_ax, loss_ax, length_ax = axes.flat
+
+    _line(reward_ax, history, "reward", "total", linewidth=2.2, color="black")
+    for key in sorted({k for entry in history for k in entry if _is_component(k)}):
+        _line(reward_ax, history, key, key.split("/")[1])
+    reward_ax.set_title("Reward (weighted total and components)")
+    reward_ax.legend(fontsize=8, loc="best")
+
+    if not _line(kl_ax, history, "kl", "KL"):
+        kl_ax.text(
+            0.5,
+            0.5,
+            "KL not logged (beta = 0)",
+            ha="center",
+            va="center",
+            transform=kl_ax.transAxes,
+        )
+    kl_ax.set_title("KL to the reference model")
+
+    _line(loss_ax, history, "loss", "loss")
+    loss_ax.set_title("Loss")
+
+    if _line(length_ax, history, "completions/mean_length", "mean"):
+        spans = [
+            (e["step"], e["completions/min_length"], e["completions/max_length"])
+            for e in history
+            if "completions/min_length" in e and "completions/max_length" in e
+        ]
+        if spans:
+            steps, low, high = zip(*spans, strict=True)
+            length_ax.fill_between(steps, low, high, alpha=0.2, label="min–max")
+        length_ax.legend(fontsize=8)
+    length_ax.set_title("Completion length (tokens)")
+
+    for ax in (loss_ax, length_ax):
+        ax.set_xlabel("step")
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        fig.savefig(tmp, format="png", dpi=110)
+        os.replace(tmp, out)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _is_component(key: str) -> bool:
+    return key.startswith("rewards/") and key.endswith("/mean")
+
+
+def _line(ax: Any, history: list[dict[str, float]], key: str, label: str, **style: Any) -> bool:
+    points = [(entry["step"], entry[key]) for entry in history if key in entry]
+    if not points:
+        return False
+    steps, values = zip(*points, strict=True)
+    ax.plot(
+        steps, values, marker="o" if len(points) < 30 else None, markersize=3, label=label, **style
+    )
+    return True
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``curves`` on the ``python -m training`` subcommands."""
+    parser = sub.add_parser(
+        "curves",
+        help="plot reward, KL, loss and completion length from a run",
+        description=__doc__.splitlines()[0].split(": ", 1)[1],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", help="training run folder (or one of its checkpoints)")
+    parser.add_argument("--out", help="PNG to write (default: RUN_DIR/curves.png)")
+    parser.add_argument("--title", default=None, help="figure title (default: the run folder name)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """CLI entry: find the state, plot, print where the PNG went."""
+    state_file = find_trainer_state(args.run_dir)
+    history = load_history(state_file)
+    if not history:
+        raise UsageError(f"{state_file}: no logged training steps yet")
+    out = Path(args.out) if args.out else Path(args.run_dir) / "curves.png"
+    title = args.title if args.title is not None else Path(args.run_dir).resolve().name
+    plot_curves(history, out, title)
+    print(f"{out}: {len(history)} logged steps from {state_file}")
+    return 0
