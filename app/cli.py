@@ -10,6 +10,8 @@ import argparse
 import ipaddress
 import os
 import re
+import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -21,7 +23,7 @@ EPILOG = """\
 examples:
   python -m app                                   # demo-base vs demo-grpo (LoRA), 127.0.0.1:7860
   python -m app --base-model Qwen/Qwen2.5-7B-Instruct --adapter runs/grpo/final
-  python -m app --base-model M --tuned-model runs/grpo/merged --backend vllm --port 8080
+  python -m app --base-model M --tuned-model runs/grpo/merged --port 8080   # transformers
   python -m app --host 0.0.0.0 --auth alice:s3cret  # reachable from the network: use --auth
 
 Models load once, before the server starts. Scripted use: see the API page (footer link
@@ -75,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency",
         type=int,
         default=2,
-        help="requests served at once (generation is always one at a time; default 2)",
+        help="requests handled at once, generation included (default 2)",
     )
     p.add_argument(
         "--max-queue", type=int, default=64, help="requests that may wait; more are refused"
@@ -114,7 +116,51 @@ def resolve(args: argparse.Namespace) -> tuple[ModelChoice, tuple[str, str] | No
     adapter = _check_model("--adapter", args.adapter) if args.adapter else None
     if not tuned and not adapter:
         raise UsageError("with --base-model, give --tuned-model or --adapter for the tuned side")
-    return ModelChoice(base, tuned, adapter, args.backend), auth
+    backend = args.backend
+    if tuned:
+        from inference.backends import resolve_backend_name
+
+        # inference keeps one vLLM engine per process, so two full models need transformers.
+        if backend == "vllm":
+            raise UsageError(
+                "--backend vllm runs one engine per process: give the tuned side as --adapter, "
+                "or use --backend transformers with --tuned-model"
+            )
+        if resolve_backend_name(backend) == "vllm":
+            print(
+                "zhongli app: --tuned-model loads a second model; serving both with transformers "
+                "(--adapter would let one vLLM engine serve both)",
+                file=sys.stderr,
+            )
+        backend = "transformers"
+    return ModelChoice(base, tuned, adapter, backend), auth
+
+
+def _check_preset(preset: str) -> None:
+    """Raise :class:`UsageError` unless ``preset`` names a shipped preset or a readable YAML."""
+    import mcq
+    import rewards
+
+    try:
+        rewards.load_preset(preset)
+    except mcq.DataError as err:
+        raise UsageError(f"--preset {preset}: {str(err).splitlines()[0]}") from None
+
+
+def _port_busy(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be bound right now, or None when it can."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        return f"cannot resolve {host}: {err.strerror or err}"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as err:
+            return err.strerror or str(err)
+    return None
 
 
 def _is_loopback(host: str) -> bool:
@@ -131,11 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         models, auth = resolve(args)
-        if args.preset and args.preset.endswith((".yaml", ".yml")):
-            _check_model("--preset", args.preset)
+        _check_preset(args.preset)
     except UsageError as err:
         print(f"python -m app: {err}", file=sys.stderr)
         return 2
+
+    busy = _port_busy(args.host, args.port)
+    if busy:  # before the slow model load, not after it
+        print(f"python -m app: cannot serve on {args.host}:{args.port}: {busy}", file=sys.stderr)
+        return 1
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from app.service import AppService
@@ -143,18 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     service = AppService(models, preset=args.preset)
     tuned_desc = models.tuned_model or f"{models.base_model} + adapter {models.adapter}"
     print(
-        f"zhongli app: loading models (backend {args.backend}) — base {models.base_model}; "
-        f"tuned {tuned_desc}. This happens once; vLLM takes ~30-60 s, transformers a few s.",
+        f"zhongli app: loading models (backend {models.backend}) — base {models.base_model}; "
+        f"tuned {tuned_desc}. This happens once (vLLM: ~15-60 s, transformers: a few s).",
         flush=True,
     )
     try:
-        import rewards
-
-        try:
-            rewards.load_preset(args.preset)
-        except (KeyError, ValueError, FileNotFoundError) as err:
-            print(f"python -m app: --preset {args.preset}: {_one_line(err)}", file=sys.stderr)
-            return 2
         seconds = service.load()
     except Exception as err:  # a model that cannot load is a start-up failure, not a bug
         print(f"python -m app: could not load the models: {_one_line(err)}", file=sys.stderr)
@@ -189,12 +232,16 @@ def main(argv: list[str] | None = None) -> int:
             css=_css(),
         )
     except OSError as err:
-        print(f"python -m app: cannot serve on {args.host}:{args.port}: {_one_line(err)}",
-              file=sys.stderr)
+        print(
+            f"python -m app: cannot serve on {args.host}:{args.port}: {_one_line(err)}",
+            file=sys.stderr,
+        )
         return 1
     print(f"zhongli app: ready at {local_url} (models loaded in {seconds:.1f} s)", flush=True)
     if share_url:
         print(f"zhongli app: public link {share_url}", flush=True)
+    # SIGTERM (service managers, the tests) stops the server the same way Ctrl-C does.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         while True:
             time.sleep(3600)
@@ -203,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         demo.close()
     return 0
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _css() -> str:

@@ -7,14 +7,11 @@ JSON-friendly data, so the Gradio UI and the named API endpoints share one imple
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,6 @@ from app.helpers import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_BASE = REPO_ROOT / "assets" / "models" / "demo-base"
-DEMO_TUNED = REPO_ROOT / "assets" / "models" / "demo-grpo"
 DEMO_ADAPTER = REPO_ROOT / "assets" / "models" / "demo-grpo-adapter"
 SAMPLE_TEST = REPO_ROOT / "assets" / "data" / "sample_test.tsv"
 SAMPLE_GOLD = REPO_ROOT / "assets" / "data" / "sample_test_gold.csv"
@@ -81,10 +77,9 @@ class AppService:
         self.models = models
         self.preset_name = preset
         self.engine_kwargs = dict(engine_kwargs or {})
+        # Backends are thread-safe (transformers: a lock; vLLM: concurrent streams share the
+        # engine's batches); the queue's concurrency limit bounds how many run at once.
         self._backends: dict[str, Any] = {}
-        # One generation at a time per engine: neither vLLM's LLM nor a transformers model
-        # is safe to drive from two request threads at once.
-        self._locks: dict[int, threading.Lock] = {}
         self.backend_name = "?"
         self.load_seconds = 0.0
 
@@ -96,14 +91,15 @@ class AppService:
 
         start = time.perf_counter()
         self.preset = rewards.load_preset(self.preset_name)
+        # The first score loads OpenCC, jieba and the lexicon (~seconds): pay that now, not in
+        # the first visitor's request.
+        rewards.score("答案：A\n理由：或許如此。", None, preset=self.preset)
         m = self.models
         base = get_backend(m.base_model, adapter=m.adapter, backend=m.backend, **self.engine_kwargs)
         tuned = base
         if m.tuned_model:
             tuned = get_backend(m.tuned_model, backend=m.backend, **self.engine_kwargs)
         self._backends = {"base": base, "tuned": tuned}
-        for backend in {id(b): b for b in self._backends.values()}.values():
-            self._locks[id(backend)] = threading.Lock()
         self.backend_name = _backend_kind(base)
         self.load_seconds = time.perf_counter() - start
         return self.load_seconds
@@ -138,38 +134,26 @@ class AppService:
         use_adapter = side == "tuned" if shared else bool(self.models.adapter)
         return backend, use_adapter
 
-    @contextmanager
-    def _engine(self, backend: Any) -> Iterator[None]:
-        with self._locks[id(backend)]:
-            yield
-
     def stream(
         self, side: str, messages: list[dict[str, str]], temperature: float, max_new_tokens: int
     ) -> Iterator[str]:
         """Yield the growing reply of ``side`` to chat ``messages``."""
         backend, use_adapter = self._side(side)
-        with self._engine(backend):
-            yield from backend.stream_chat(
-                messages,
-                temperature=temperature,
-                max_new_tokens=max_new_tokens,
-                use_adapter=use_adapter,
-            )
+        yield from backend.stream_chat(
+            messages,
+            temperature=temperature,
+            max_new_tokens=max_new_tokens,
+            use_adapter=use_adapter,
+        )
 
     def generate(
         self, side: str, messages: list[dict[str, str]], temperature: float, max_new_tokens: int
     ) -> str:
         """Return the full reply of ``side`` to chat ``messages``."""
         backend, use_adapter = self._side(side)
-        with self._engine(backend):
-            out = backend.chat(
-                [messages],
-                temperature=temperature,
-                max_new_tokens=max_new_tokens,
-                n=1,
-                seed=0,
-                lora=use_adapter,
-            )
+        out = backend.chat(
+            [messages], temperature=temperature, max_new_tokens=max_new_tokens, lora=use_adapter
+        )
         return out[0][0].text
 
     # ---------------------------------------------------------------- chat
@@ -268,8 +252,12 @@ class AppService:
         start = time.perf_counter()
         text = self.generate(side, messages, temperature, max_new_tokens)
         seconds = time.perf_counter() - start
-        result = breakdown_dict(rewards.score(text, _sample(q), preset=self.preset), gold=q.correct_answer)
-        result.update(model=self.models.label(side), side=side, text=text, seconds=round(seconds, 2))
+        result = breakdown_dict(
+            rewards.score(text, _sample(q), preset=self.preset), gold=q.correct_answer
+        )
+        result.update(
+            model=self.models.label(side), side=side, text=text, seconds=round(seconds, 2)
+        )
         return result
 
     def compare(
@@ -320,7 +308,9 @@ class AppService:
         if not rows:
             raise InputError(f"{src.name} holds no completions")
         if len(rows) > LIMITS.upload_rows:
-            raise InputError(f"{src.name} has {len(rows):,} rows; the limit is {LIMITS.upload_rows:,}")
+            raise InputError(
+                f"{src.name} has {len(rows):,} rows; the limit is {LIMITS.upload_rows:,}"
+            )
         for i, row in enumerate(rows, 1):
             if len(str(row.get("completion") or "")) > LIMITS.completion_chars:
                 raise InputError(
@@ -394,15 +384,14 @@ def _backend_kind(backend: Any) -> str:
 
 
 def _write_rows(path: Path, rows: list[dict[str, Any]], *, jsonl: bool) -> None:
-    """Write scored rows atomically (temp file + rename) as JSONL or CSV (None → empty cell)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        if jsonl:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        else:
-            fields = list(rows[0]) if rows else ["id", "answer", "total"]
-            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    """Write scored rows atomically: CSV through ``rewards.io.write_csv``, or JSONL."""
+    import rewards.io
+
+    if not jsonl:
+        rewards.io.write_csv(rows, path)
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     os.replace(tmp, path)

@@ -27,7 +27,7 @@ from app.helpers import (
 )
 from app.service import SAMPLE_GOLD, SAMPLE_TEST, SAMPLE_TRAIN, SIDES, AppService
 
-#: Events that run a model share this concurrency group: one generation at a time per app.
+#: Events that run a model share one concurrency group: at most ``--concurrency`` at once.
 GENERATE = "generate"
 
 _CSS = """
@@ -78,7 +78,9 @@ def load_samples() -> list[Any]:
             return []
     gold = _gold_letters(SAMPLE_GOLD)
     return [
-        q if q.correct_answer or q.id not in gold else dataclasses.replace(q, correct_answer=gold[q.id])
+        q
+        if q.correct_answer or q.id not in gold
+        else dataclasses.replace(q, correct_answer=gold[q.id])
         for q in questions
     ]
 
@@ -113,11 +115,11 @@ def result_markdown(result: dict[str, Any], title: str | None = None) -> str:
     """A short Markdown summary of one breakdown: letter, correctness, total, components."""
     letter = result.get("answer") or "—"
     lines = [f"### {title}"] if title else []
-    verdict = ""
+    verdict = ""  # words, not emoji: the page must read the same without an emoji font
     if result.get("correct") is True:
-        verdict = " ✅ correct"
+        verdict = " · **correct**"
     elif result.get("correct") is False:
-        verdict = " ❌ wrong"
+        verdict = " · **wrong**"
     lines.append(
         f"**Answer: {letter}**{verdict} · rule `{result.get('answer_rule')}` · "
         f"**total {result['total']:.3f}**"
@@ -128,12 +130,14 @@ def result_markdown(result: dict[str, Any], title: str | None = None) -> str:
     ]
     lines.append(" · ".join(parts))
     terms = result.get("terms") or []
+    shown = "none"
     if terms:
         shown = ", ".join(
-            f"{t['term']} ({'negated ' if t.get('negated') else ''}{t['category']})"
+            f"{t['term']} ({t['category']}"
+            + (f", negated → {t.get('effect') or '?'})" if t.get("negated") else ")")
             for t in terms[:12]
         )
-        lines.append(f"Neutrality terms: {shown}")
+    lines.append(f"Neutrality terms: {shown}")
     if "seconds" in result:
         lines.append(f"<small>generated in {result['seconds']:.1f} s</small>")
     return "\n\n".join(lines)
@@ -142,6 +146,7 @@ def result_markdown(result: dict[str, Any], title: str | None = None) -> str:
 def build_app(service: AppService) -> Any:
     """Build the page and the API for a loaded ``service``; returns an unlaunched ``gr.Blocks``."""
     import gradio as gr
+
     import mcq
 
     samples = load_samples()
@@ -236,7 +241,10 @@ def build_app(service: AppService) -> Any:
             with gr.Tab("Chat", id="chat"):
                 with gr.Row():
                     chat_side = gr.Radio(
-                        [(f"base · {labels['base']}", "base"), (f"tuned · {labels['tuned']}", "tuned")],
+                        [
+                            (f"base · {labels['base']}", "base"),
+                            (f"tuned · {labels['tuned']}", "tuned"),
+                        ],
                         value="tuned",
                         label="Model",
                         elem_id="chat-model",
@@ -358,7 +366,9 @@ def build_app(service: AppService) -> Any:
             }
             yield [*pending["base"], *pending["tuned"]]
             for side in SIDES:
-                result = service.compare_side(side, q_text, [a, b, c, d], gold_letter, temp, max_new)
+                result = service.compare_side(
+                    side, q_text, [a, b, c, d], gold_letter, temp, max_new
+                )
                 pending[side] = side_values(side, result)
                 yield [*pending["base"], *pending["tuned"]]
 
@@ -376,7 +386,6 @@ def build_app(service: AppService) -> Any:
             [*side_outputs["base"], *side_outputs["tuned"]],
             api_visibility="private",
             concurrency_id=GENERATE,
-            concurrency_limit=1,
         )
 
         # ---------------------------------------------------------------- Chat handlers
@@ -388,10 +397,26 @@ def build_app(service: AppService) -> Any:
             turns = list(turns or [])
             for part in service.chat(msg, turns, side, system, temp, max_new):
                 reply = part["reply"]
-                shown = [*turns, {"role": "user", "content": msg}, {"role": "assistant", "content": reply}]
-                yield [chat_display(shown), shown if part["done"] else gr.skip(), "", gr.update(visible=False)]
+                shown = [
+                    *turns,
+                    {"role": "user", "content": msg},
+                    {"role": "assistant", "content": reply},
+                ]
+                yield [
+                    chat_display(shown),
+                    shown if part["done"] else gr.skip(),
+                    "",
+                    gr.update(visible=False),
+                ]
 
-        chat_inputs = [message, history, chat_side, system_prompt, chat_temperature, chat_max_tokens]
+        chat_inputs = [
+            message,
+            history,
+            chat_side,
+            system_prompt,
+            chat_temperature,
+            chat_max_tokens,
+        ]
         chat_outputs = [chatbot, history, message, breakdown_col]
         for trigger in (send_btn.click, message.submit):
             trigger(
@@ -400,7 +425,6 @@ def build_app(service: AppService) -> Any:
                 chat_outputs,
                 api_visibility="private",
                 concurrency_id=GENERATE,
-                concurrency_limit=1,
             )
 
         clear_btn.click(
@@ -515,8 +539,8 @@ def build_app(service: AppService) -> Any:
             """The models, backend, reward presets and input limits this app serves."""
             return service.info()
 
-        gr.api(chat, api_name="chat", concurrency_id=GENERATE, concurrency_limit=1)
-        gr.api(compare, api_name="compare", concurrency_id=GENERATE, concurrency_limit=1)
+        gr.api(chat, api_name="chat", concurrency_id=GENERATE)
+        gr.api(compare, api_name="compare", concurrency_id=GENERATE)
         gr.api(score, api_name="score")
         gr.api(info, api_name="info")
 

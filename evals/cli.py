@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--out", required=True, type=Path, help="folder for the report (created if needed)"
     )
-    score.add_argument("--no-html", action="store_true", help="write report.md and PNGs only")
+    score.add_argument("--label", help="name of the system in the report (default: from the file)")
+    score.add_argument("--md-only", action="store_true", help=_MD_ONLY)
 
     compare = add(
         "compare",
@@ -88,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
     )
     compare.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    compare.add_argument("--no-html", action="store_true", help="write report.md and PNGs only")
+    compare.add_argument("--md-only", action="store_true", help=_MD_ONLY)
 
     sample = add(
         "sample",
@@ -141,9 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", default="auto", help="inference backend (auto, vllm, transformers)"
     )
     demo.add_argument(
+        "--max-new-tokens", type=int, default=256, help="answer length limit (default 256)"
+    )
+    demo.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
+    demo.add_argument(
         "--reuse", action="store_true", help="reuse results already in --work instead of generating"
     )
     return parser
+
+
+_MD_ONLY = "write report.md and its PNGs only (no HTML, CSV or JSON), e.g. to commit them"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -169,11 +177,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from evals.data import EvalInputError
     from mcq import DataError
 
+    out = getattr(args, "out", None)
     try:
+        if out is not None and out.exists() and not out.is_dir():
+            raise EvalInputError(f"--out {out}: exists and is not a folder")
         return _COMMANDS[args.command](args)
     except (EvalInputError, DataError) as err:
         print(f"evals {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # disk full, permission denied: not the input's fault
+        print(f"evals {args.command}: failed: {err}", file=sys.stderr)
+        return 1
 
 
 def _references(args: argparse.Namespace) -> dict:
@@ -194,8 +208,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from evals.metrics import fmt, pct
     from evals.score_report import write_score_report
 
-    run = score_file(args.input, **_references(args))
-    summary = write_score_report(run, args.out, html=not args.no_html)
+    run = score_file(args.input, label=args.label, **_references(args))
+    summary = write_score_report(run, args.out, md_only=args.md_only)
     acc = summary["accuracy"]
     line = f"{len(run.rows)} completions, mean total {fmt(summary['components']['total']['mean'])}"
     if acc:
@@ -225,7 +239,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         resamples=args.resamples,
         seed=args.seed,
         top=args.top,
-        html=not args.no_html,
+        html=not args.md_only,
+        extras=not args.md_only,
     )
     total = summary["components"]["total"]
     print(
@@ -267,7 +282,7 @@ def cmd_demo_report(args: argparse.Namespace) -> int:
 
 
 def _labels(text: str | None, a: Path, b: Path) -> tuple[str, str]:
-    from evals.data import EvalInputError
+    from evals.data import EvalInputError, default_label
 
     if text:
         parts = [p.strip() for p in text.split(",")]
@@ -276,10 +291,8 @@ def _labels(text: str | None, a: Path, b: Path) -> tuple[str, str]:
                 f"--labels needs two names separated by a comma, e.g. base,tuned (got {text!r})"
             )
         return parts[0], parts[1]
-    for pick in (lambda p: p.stem, lambda p: p.parent.name):
-        if pick(a) and pick(b) and pick(a) != pick(b):
-            return pick(a), pick(b)
-    return "A", "B"
+    la, lb = default_label(a), default_label(b)
+    return (la, lb) if la != lb else ("A", "B")
 
 
 _COMMANDS = {

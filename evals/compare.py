@@ -13,7 +13,7 @@ from evals.data import ScoredRun, check_same_ids
 from evals.metrics import accuracy, column, fmt, pct, rows_to_csv, short, signed
 from evals.report import Report, write_atomic
 from evals.score_report import LETTERS, p_text
-from evals.stats import bootstrap_mean_ci, mcnemar, paired_bootstrap_ci
+from evals.stats import bootstrap_mean_ci, letter_skew, mcnemar, paired_bootstrap_ci
 
 __all__ = ["TIE_TOLERANCE", "compare_runs", "write_compare_report"]
 
@@ -62,10 +62,12 @@ def compare_runs(
         else None
     )
 
-    disagreements = sorted(
-        ((ra, rb) for ra, rb in pairs if ra.submitted != rb.submitted),
-        key=lambda p: -abs(p[1].total - p[0].total),
+    # Different letters first, then the largest |Δ total|; same-letter rows fill up to ``top``.
+    ranked = sorted(
+        pairs,
+        key=lambda p: (p[0].submitted == p[1].submitted, -abs(p[1].total - p[0].total)),
     )
+    different = sum(1 for ra, rb in pairs if ra.submitted != rb.submitted)
     gold = [ra.gold for ra, _ in pairs if ra.gold]
     return {
         "a": {"label": a.label, "input": a.path},
@@ -101,8 +103,12 @@ def compare_runs(
             "none_a": sum(1 for r in a.rows if r.submitted is None),
             "none_b": sum(1 for r in b.rows if r.submitted is None),
         },
-        "different_letters": len(disagreements),
-        "disagreements": [ra.id for ra, _ in disagreements[:top]],
+        "different_letters": different,
+        "disagreements": [ra.id for ra, _ in ranked[:top]],
+        "skew": {
+            "a": letter_skew([r.submitted for r in a.rows], gold or None, letters=LETTERS).__dict__,
+            "b": letter_skew([r.submitted for r in b.rows], gold or None, letters=LETTERS).__dict__,
+        },
     }
 
 
@@ -116,8 +122,12 @@ def write_compare_report(
     top: int = 10,
     html: bool = True,
     extras: bool = True,
+    note: str | None = None,
 ) -> dict[str, Any]:
-    """Write report.md, report.html and PNGs (and, with ``extras``, paired.csv and summary.json)."""
+    """Write report.md, report.html and PNGs (and, with ``extras``, paired.csv and summary.json).
+
+    ``note`` is a paragraph shown under the title (how the report was made).
+    """
     summary = compare_runs(a, b, resamples=resamples, seed=seed, top=top)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -155,7 +165,7 @@ def write_compare_report(
         },
         names,
         out / "compare_means.png",
-        f"各項平均分數：{la} 對 {lb}（{summary['questions']} 題）",
+        f"各項平均分數：{la} 對 {lb} ({summary['questions']} 題)",
     )
     plots.histograms(
         {
@@ -176,6 +186,8 @@ def write_compare_report(
     )
 
     report = Report(f"比較報告 Comparison — {la} vs {lb}")
+    if note:
+        report.paragraph(note)
     total = comps["total"]
     acc = summary["accuracy"]
     overview = [
@@ -194,6 +206,13 @@ def write_compare_report(
     overview.append(
         f"Different answer letters on {summary['different_letters']} of {summary['questions']} questions"
     )
+    flagged = [
+        f"{label} ({sk['reason']})"
+        for label, sk in ((la, summary["skew"]["a"]), (lb, summary["skew"]["b"]))
+        if sk["skewed"]
+    ]
+    if flagged:
+        overview.append("Answer-letter skew flagged: " + "; ".join(flagged))
     report.bullets(overview)
 
     report.heading("Reward components side by side 各項平均分數")
@@ -254,7 +273,7 @@ def write_compare_report(
             else f"chi-square with continuity correction, χ² = {fmt(test['statistic'], 2)}"
         )
         report.paragraph(
-            f"McNemar's test: {test['a_only']} questions only {la} got right, {test['b_only']} only "
+            f"McNemar's test: {_questions(test['a_only'])} only {la} got right, {test['b_only']} only "
             f"{lb} got right; {p_text(test['p_value'])} ({method})."
         )
 
@@ -273,19 +292,32 @@ def write_compare_report(
         ),
         align="lrrr",
     )
+    skews = summary["skew"]
+    reference = "the gold letters" if gold_counts else "a uniform spread"
+    report.bullets(
+        [
+            f"{label}: "
+            + (f"**skew flagged** ({sk['reason']})" if sk["skewed"] else "no skew flagged")
+            + f"; χ² against {reference} = {fmt(sk['chi2'], 2)}"
+            for label, sk in ((la, skews["a"]), (lb, skews["b"]))
+        ]
+    )
     report.image("compare_letters.png", "答案選項分布 answer letters")
 
-    report.heading(f"Where they disagree most 差異最大的題目 (top {top})")
-    if not summary["disagreements"]:
-        report.paragraph("The two systems gave the same letter on every question.")
-    else:
+    if top:
+        report.heading(f"Where they disagree most 差異最大的題目 (top {top})")
         report.paragraph(
-            f"Questions with different answer letters, largest |Δ total| first "
-            f"({summary['different_letters']} such questions)."
+            f"Questions where the two chose different letters "
+            f"({_questions(summary['different_letters'])}), largest |Δ total| first"
+            + (
+                "; then questions with the same letter, by |Δ total|."
+                if summary["different_letters"] < min(top, summary["questions"])
+                else "."
+            )
         )
         a_rows = a.by_id()
         report.table(
-            ["id", "question", "gold", la, lb, f"{la} total", f"{lb} total", "Δ"],
+            ["id", "question", "gold", la, lb, f"{la} total", f"{lb} total", "Δ total"],
             [
                 [
                     i,
@@ -303,6 +335,10 @@ def write_compare_report(
         )
     report.write(out, html_too=html)
     return summary
+
+
+def _questions(n: int) -> str:
+    return f"{n} question" if n == 1 else f"{n} questions"
 
 
 def _direction(ci: list[float], la: str, lb: str) -> str:

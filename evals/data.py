@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcq import LETTERS, DataError, Question, load_test
-from mcq.loaders import COLUMN_ALIASES
+from mcq import LETTERS, DataError, Question, canonical_column, load_test
 
 __all__ = [
     "Completions",
@@ -24,6 +23,7 @@ __all__ = [
     "ScoredRow",
     "ScoredRun",
     "check_same_ids",
+    "default_label",
     "load_gold",
     "load_questions",
     "read_completions",
@@ -163,8 +163,6 @@ def read_completions(path: str | os.PathLike[str]) -> Completions:
     from rewards.io import load_completions
 
     path = Path(path)
-    if not path.is_file():
-        raise EvalInputError(f"{path}: file not found")
     try:
         rows = load_completions(path)
     except DataError as err:
@@ -238,7 +236,7 @@ def score_file(
             id=row_id, question=question, options=options, correct_answer=gold_letter
         )
         completion = raw.get("completion") or ""
-        breakdown = rewards.score(completion, sample, preset=preset)
+        breakdown = rewards.score(completion, sample, preset=chosen)
         extracted = breakdown.answer
         rows.append(
             ScoredRow(
@@ -257,15 +255,23 @@ def score_file(
         )
     return ScoredRun(
         path=str(data.path),
-        label=label or data.path.stem,
+        label=label or default_label(data.path),
         preset=chosen.name,
         components=names,
         weights=dict(chosen.weights),
         rows=rows,
         gold_source=gold_source
         if gold is not None
-        else ("completions" if any(r.gold for r in rows) else None),
+        else ("correct_answer in the input" if any(r.gold for r in rows) else None),
     )
+
+
+def default_label(path: Path) -> str:
+    """A name for a system: the file name, or its folder for inference's generic names."""
+    generic = {"detailed_results", "submission", "results", "completions", "scores"}
+    if path.stem in generic and path.parent.name not in ("", "."):
+        return path.parent.name
+    return path.stem
 
 
 def check_same_ids(a: Completions | ScoredRun, b: Completions | ScoredRun) -> None:
@@ -355,12 +361,9 @@ def _delimiter(path: Path, header_line: str) -> str:
     return ","
 
 
-_ALIASES = {alias: name for name, aliases in COLUMN_ALIASES.items() for alias in aliases}
-
-
 def _canonical(cell: str) -> str:
-    key = cell.strip().lstrip("\ufeff").lower()
-    return _ALIASES.get(key, key)
+    """The canonical column name (mcq's aliases), else the header itself lowercased."""
+    return canonical_column(cell) or cell.strip().lstrip("\ufeff").lower()
 
 
 def _letter(value: object) -> str | None:

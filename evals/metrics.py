@@ -65,10 +65,11 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 
 def signed(value: float | None, digits: int = 3) -> str:
-    """A difference with an explicit sign."""
+    """A difference with an explicit sign; one that rounds to zero is ``0.000``, unsigned."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    return f"{value:+.{digits}f}"
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
 
 
 def pct(value: float | None, *, sign: bool = True) -> str:

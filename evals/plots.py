@@ -150,28 +150,42 @@ def histograms(
         rows = -(-len(components) // cols)
         fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.1 * rows), squeeze=False)
         bins = np.linspace(0, 1, 21)
-        overlay = len(series) > 1
         for ax, name in zip(axes.flat, components, strict=False):
-            for colour, (label, values) in zip(COLOURS, series.items(), strict=False):
-                data = np.asarray(values.get(name, []), dtype=float)
-                if data.size == 0:
-                    continue
+            shown = [
+                (colour, label, np.clip(np.asarray(values.get(name, []), dtype=float), 0, 1))
+                for colour, (label, values) in zip(COLOURS, series.items(), strict=False)
+            ]
+            shown = [item for item in shown if item[2].size]
+            if shown:
+                # Several systems: bars side by side within each bin, not stacked or overlaid.
                 ax.hist(
-                    np.clip(data, 0, 1),
+                    [data for _, _, data in shown],
                     bins=bins,
-                    color=colour,
-                    alpha=0.55 if overlay else 0.85,
+                    color=[colour for colour, _, _ in shown],
+                    label=[f"{label} (平均 {data.mean():.3f})" for _, label, data in shown],
+                    alpha=0.9,
                     edgecolor="white",
-                    linewidth=0.6,
-                    label=f"{label} (平均 {data.mean():.3f})",
+                    linewidth=0.4,
                 )
-                ax.axvline(data.mean(), color=colour, linestyle="--", linewidth=1.4)
+            for colour, _, data in shown:
+                ax.axvline(data.mean(), color=colour, linestyle="--", linewidth=1.3)
             ax.set_title(component_label(name), fontsize=11)
             ax.set_xlim(0, 1)
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("分數")
             ax.set_ylabel("題數")
-            ax.legend(fontsize=8, loc="best", framealpha=0.8)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8, loc="best", framealpha=0.8)
+            else:
+                ax.text(
+                    0.5,
+                    0.5,
+                    "不適用 (not applicable)",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    color="#777777",
+                )
         for ax in list(axes.flat)[len(components) :]:
             ax.set_visible(False)
         fig.suptitle(title, fontsize=13)

@@ -64,50 +64,25 @@ def describe_run(run: ScoredRun) -> dict[str, Any]:
 
 
 def write_score_report(
-    run: ScoredRun, out_dir: str | os.PathLike[str], *, html: bool = True
+    run: ScoredRun, out_dir: str | os.PathLike[str], *, md_only: bool = False
 ) -> dict[str, Any]:
-    """Write scores.csv, summary.json, PNGs, report.md and report.html into ``out_dir``."""
+    """Write scores.csv, summary.json, PNGs, report.md and report.html into ``out_dir``.
+
+    With ``md_only`` only report.md and its PNGs are written.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = describe_run(run)
     names = [*run.components, "total"]
 
-    header = [
-        "id",
-        "gold",
-        "answer",
-        "answer_rule",
-        "submitted",
-        "correct",
-        *run.components,
-        "total",
-    ]
-    write_atomic(
-        out / "scores.csv",
-        rows_to_csv(
-            header,
-            [
-                [
-                    row.id,
-                    row.gold,
-                    row.answer,
-                    row.answer_rule,
-                    row.submitted,
-                    None if row.correct is None else int(row.correct),
-                    *[row.components.get(c) for c in run.components],
-                    row.total,
-                ]
-                for row in run.rows
-            ],
-        ),
-    )
-    write_atomic(out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    if not md_only:
+        _write_scores(run, out, summary)
 
     plots.histograms(
         {run.label: {n: [v for v in column(run, n) if v is not None] for n in names}},
         names,
         out / "score_histograms.png",
-        f"各項獎勵分數分布 — {run.label}（{len(run.rows)} 題）",
+        f"各項獎勵分數分布 — {run.label} ({len(run.rows)} 題)",
     )
     plots.letter_distribution(
         {run.label: summary["letters"]["answers"]},
@@ -243,8 +218,23 @@ def write_score_report(
             report.paragraph(extra)
         report.quote(short_block(row.completion))
 
-    report.write(out, html_too=html)
+    report.write(out, html_too=not md_only)
     return summary
+
+
+def _write_scores(run: ScoredRun, out: Path, summary: dict[str, Any]) -> None:
+    header = ["id", "gold", "answer", "answer_rule", "submitted", "correct"]
+    header += [*run.components, "total"]
+    rows = [
+        [
+            row.id, row.gold, row.answer, row.answer_rule, row.submitted,
+            None if row.correct is None else int(row.correct),
+            *[row.components.get(c) for c in run.components], row.total,
+        ]
+        for row in run.rows
+    ]  # fmt: skip
+    write_atomic(out / "scores.csv", rows_to_csv(header, rows))
+    write_atomic(out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
 
 
 def details_text(row: ScoredRow) -> str:

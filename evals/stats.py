@@ -14,7 +14,9 @@ import numpy as np
 
 __all__ = [
     "Describe",
+    "LetterSkew",
     "McNemar",
+    "bootstrap_mean_ci",
     "chi2_sf",
     "describe",
     "letter_skew",
@@ -270,7 +272,7 @@ def letter_skew(
     if top_share > max_share_limit:
         reasons.append(f"{top_letter} is {top_share:.0%} of answers")
     if p_value < alpha:
-        reasons.append(f"chi-square p = {p_value:.2g} against the reference")
+        reasons.append(f"chi-square p = {p_value:.2g}")
     return LetterSkew(
         counts, expected, top_letter, top_share, chi2, p_value, bool(reasons), "; ".join(reasons)
     )

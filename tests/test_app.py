@@ -9,17 +9,12 @@ a vLLM engine (measured: see app/README.md).
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 import mcq
+from app.process import running_app
 
 pytestmark = pytest.mark.slow
 
@@ -39,44 +34,17 @@ COMPONENTS = {"format", "reasoning", "neutrality", "correctness"}
 START_TIMEOUT_S = 180
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    """Start `python -m app` (demo models, transformers backend); yield its URL; stop it."""
+    """`python -m app` (demo models, transformers backend) on a free loopback port."""
     log_path = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "app", "--port", str(_free_port()), "--backend", "transformers"]
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        url = None
-        while url is None:
-            text = log_path.read_text(errors="replace")
-            for line in text.splitlines():
-                if "zhongli app: ready at " in line:
-                    url = line.split("ready at ", 1)[1].split()[0]
-            if proc.poll() is not None:
-                pytest.fail(f"app exited with {proc.returncode}:\n{text[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"app not ready after {START_TIMEOUT_S} s:\n{text[-3000:]}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        with running_app(
+            ["--backend", "transformers"], log_path=log_path, timeout=START_TIMEOUT_S
+        ) as url:
+            yield url
+    except RuntimeError as err:
+        pytest.fail(str(err))
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +59,15 @@ def sample():
     return mcq.load_test(SAMPLE_TEST)[0]
 
 
-def _check_side(side: dict, gold: str | None) -> None:
-    assert side["answer"] in mcq.LETTERS, side["text"]
+def _check_side(side: dict, gold: str | None, *, needs_letter: bool) -> None:
+    # The tuned demo model is trained to the answer format; the base one may miss it.
+    if needs_letter or side["answer"] is not None:
+        assert side["answer"] in mcq.LETTERS, side["text"]
+    else:
+        assert side["answer_rule"] == "none"
     assert side["text"].strip()
     assert 0.0 <= side["total"] <= 1.0
-    assert COMPONENTS <= set(side["components"])
+    assert set(side["components"]) >= COMPONENTS
     for name, score in side["components"].items():
         assert score is None or 0.0 <= score <= 1.0, name
     for term in side["terms"]:
@@ -120,14 +92,12 @@ def test_compare_answers_with_both_models_and_scores_each(client, sample):
     assert result["question"] == sample.question
     assert result["base"]["model"] == "demo-base"
     assert "demo-grpo" in result["tuned"]["model"]
-    _check_side(result["base"], "B")
-    _check_side(result["tuned"], "B")
+    _check_side(result["base"], "B", needs_letter=False)
+    _check_side(result["tuned"], "B", needs_letter=True)
 
 
 def test_chat_streams_a_reply_then_its_breakdown(client):
-    job = client.submit(
-        "請問立法院的主要職權是什麼？", [], "tuned", "", 0.0, 48, api_name="/chat"
-    )
+    job = client.submit("請問立法院的主要職權是什麼？", [], "tuned", "", 0.0, 48, api_name="/chat")
     parts = list(job)
     final = job.result(timeout=60)
     assert final["done"] is True
@@ -155,7 +125,7 @@ def test_score_returns_components_and_highlighted_neutrality_terms(client):
     assert result["answer"] == "B"
     assert result["correct"] is True
     assert result["components"]["correctness"] == 1.0
-    assert COMPONENTS <= set(result["components"])
+    assert set(result["components"]) >= COMPONENTS
     assert 0.0 <= result["total"] <= 1.0
     assert result["terms"], "a hedged answer must show neutrality terms"
     for term in result["terms"]:
@@ -219,17 +189,33 @@ def test_browser_compare_shows_both_answers_and_the_breakdown(app_url, sample, t
             page.goto(app_url)
             page.locator("#compare-question textarea").fill(sample.question)
             for letter in mcq.LETTERS:
-                page.locator(f"#compare-option-{letter} input").fill(sample.options[letter])
+                box = page.locator(f"#compare-option-{letter}").locator("textarea, input").first
+                box.fill(sample.options[letter])
             page.locator("#compare-button").click()
             for side in ("base", "tuned"):
                 summary = page.locator(f"#{side}-summary")
                 expect(summary).to_contain_text("total", timeout=60_000)
                 expect(summary).to_contain_text("Answer:")
                 expect(page.locator(f"#{side}-answer")).to_contain_text("答案")
-                expect(page.locator(f"#{side}-chart svg, #{side}-chart canvas").first).to_be_visible()
+                expect(
+                    page.locator(f"#{side}-chart svg, #{side}-chart canvas").first
+                ).to_be_visible()
             text = page.locator("#tuned-summary").inner_text()
             assert "neutrality" in text and "format" in text
             page.screenshot(path=tmp_path / "compare.png", full_page=True)
         finally:
             browser.close()
     assert (tmp_path / "compare.png").stat().st_size > 10_000
+
+
+def test_uploads_over_the_size_limit_are_refused_by_the_server(app_url):
+    import httpx
+
+    from app.helpers import LIMITS
+
+    big = b'{"completion": "' + b"a" * (LIMITS.upload_bytes + 1024) + b'"}\n'
+    with httpx.Client(base_url=app_url, timeout=30) as http:
+        response = http.post(
+            "/gradio_api/upload", files={"files": ("big.jsonl", big, "application/json")}
+        )
+    assert response.status_code == 413

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app import cli
@@ -37,7 +39,12 @@ def test_highlight_spans_label_each_term_with_its_category():
     ]
 
 
-def test_highlight_spans_mark_negated_terms_apart():
+def test_negated_terms_show_their_effect_and_their_negator():
+    term = {**_term(2, 4, "absolute", negated=True), "effect": "neutral", "negator_start": 0}
+    assert highlight_spans("並非唯一", [term]) == [("並非唯一", "neutral")]
+
+
+def test_negated_terms_without_an_effect_are_marked_negated():
     value = highlight_spans("並非唯一", [_term(2, 4, "absolute", negated=True)])
     assert value == [("並非", None), ("唯一", NEGATED)]
 
@@ -173,6 +180,7 @@ def test_summarize_scores_means_ignore_empty_cells():
         (["--adapter", "/no/such/adapter"], "--adapter /no/such/adapter: no such file"),
         (["--tuned-model", "../missing"], "--tuned-model ../missing: no such file"),
         (["--port", "70000"], "--port 70000"),
+        (["--preset", "nonexistent"], "unknown reward preset 'nonexistent'"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(argv, message, capsys):
@@ -200,8 +208,14 @@ def test_tuned_model_and_adapter_are_mutually_exclusive(capsys):
 
 def test_hub_ids_pass_the_flag_check_and_auth_splits_on_the_first_colon():
     args = cli.build_parser().parse_args(
-        ["--base-model", "Qwen/Qwen2.5-7B-Instruct", "--adapter", "me/zhongli-lora",
-         "--auth", "alice:pa:ss"]
+        [
+            "--base-model",
+            "Qwen/Qwen2.5-7B-Instruct",
+            "--adapter",
+            "me/zhongli-lora",
+            "--auth",
+            "alice:pa:ss",
+        ]
     )
     models, auth = cli.resolve(args)
     assert (models.base_model, models.adapter, auth) == (
@@ -209,3 +223,25 @@ def test_hub_ids_pass_the_flag_check_and_auth_splits_on_the_first_colon():
         "me/zhongli-lora",
         ("alice", "pa:ss"),
     )
+
+
+def test_a_busy_port_fails_fast_before_the_models_load(capsys):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in err
+    assert err.count("\n") == 1
+
+
+def test_a_second_full_model_is_refused_on_vllm_and_served_by_transformers_otherwise(capsys):
+    demo = str(Path(__file__).resolve().parents[1] / "assets" / "models" / "demo-grpo")
+    assert cli.main(["--tuned-model", demo, "--backend", "vllm"]) == 2
+    assert "--backend vllm runs one engine per process" in capsys.readouterr().err
+    args = cli.build_parser().parse_args(["--tuned-model", demo, "--backend", "auto"])
+    models, _ = cli.resolve(args)
+    assert (models.tuned_model.endswith("demo-grpo"), models.backend) == (True, "transformers")

@@ -58,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _grpo(argv: list[str]) -> int:
+    import warnings
+
+    # TRL warns on import about vLLM 0.32; training.vllm_colocate makes that pairing work.
+    warnings.filterwarnings("ignore", message="TRL currently supports vLLM versions")
     from training.grpo import cli
 
     return cli(argv)

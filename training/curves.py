@@ -78,7 +78,9 @@ def plot_curves(history: list[dict[str, float]], out: str | Path, title: str = "
     for key in sorted({k for entry in history for k in entry if _is_component(k)}):
         _line(reward_ax, history, key, key.split("/")[1])
     reward_ax.set_title("Reward (weighted total and components)")
-    reward_ax.legend(fontsize=8, loc="best")
+    low, high = reward_ax.get_ylim()
+    reward_ax.set_ylim(low, high + 0.3 * (high - low))  # headroom for the legend
+    reward_ax.legend(fontsize=7, ncol=3, loc="upper center")
 
     if not _line(kl_ax, history, "kl", "KL"):
         kl_ax.text(

@@ -25,6 +25,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import mcq
+from training.errors import UsageError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "assets" / "data"
@@ -104,7 +106,7 @@ class DemoSettings:
     grpo_steps: int | None = None  # None: max_steps from the recipe
     eval_samples: int = 4
     eval_temperature: float = 0.7
-    eval_max_new_tokens: int = 128
+    eval_max_new_tokens: int = 96
     skip_eval: bool = False
     threads: int = 2
     grpo_overrides: list[str] = field(default_factory=list)
@@ -375,15 +377,24 @@ def save_adapter(run_dir: Path, out_dir: Path, base_ref: str) -> None:
 
 
 def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path, *, dtype: str = "bfloat16") -> None:
-    """Merge a LoRA adapter into its base and save model + tokenizer to ``out_dir``."""
+    """Merge the adapter into its base with ``python -m training merge``'s code, then store as ``dtype``.
+
+    The merge runs in float32 (LoRA deltas are small next to the weights; merging in bfloat16
+    would round part of them away), and only the result is cast for storage.
+    """
     import torch
-    from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    save_model_dir(merged, tokenizer, out_dir, dtype=dtype)
+    from training import merge
+
+    scratch = Path(tempfile.mkdtemp(prefix=".merge-", dir=Path(out_dir).parent))
+    try:
+        merge.merge_adapter(adapter_dir, scratch / "fp32", str(base_dir), dtype="float32")
+        model = AutoModelForCausalLM.from_pretrained(scratch / "fp32", dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(base_dir)
+        save_model_dir(model, tokenizer, out_dir, dtype=dtype)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -411,7 +422,7 @@ def evaluate_models(
     preset: str = "default",
     samples: int = 4,
     temperature: float = 0.7,
-    max_new_tokens: int = 128,
+    max_new_tokens: int = 96,
     seed: int = 0,
     batch_size: int = 64,
     progress: bool = True,
@@ -422,10 +433,11 @@ def evaluate_models(
     reset to ``seed + batch index`` before each batch), so the numbers compare like for like.
     Scores are ``rewards.score(completion, Sample.from_question(q), preset)``.
     """
-    import rewards
     import torch
     from tqdm import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import rewards
 
     jobs = [q for q in questions for _ in range(samples)]
     results: dict[str, ModelScore] = {}
@@ -475,7 +487,7 @@ def evaluate_models(
             components=components,
             mean_new_tokens=sum(new_tokens) / len(new_tokens),
             seconds=time.perf_counter() - started,
-            examples=texts[:: max(1, len(texts) // 3)][:3],
+            examples=texts[::samples][:3],  # the first sample of the first three questions
         )
     return results
 
@@ -543,74 +555,88 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
-    """Rebuild demo-base, demo-grpo-adapter and demo-grpo in ``settings.out``; return a report."""
+    """Rebuild demo-base, demo-grpo-adapter and demo-grpo in ``settings.out``; return a report.
+
+    Everything is built in a hidden staging folder inside ``settings.out`` and only moved over
+    the existing models once all three exist (and are evaluated), so a failed or interrupted
+    build leaves the previous models untouched.
+    """
     import torch
 
     torch.set_num_threads(settings.threads)
     started = time.perf_counter()
     timings: dict[str, float] = {}
     out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
     random.seed(settings.seed)
     torch.manual_seed(settings.seed)
 
     train, test = load_sample_data(settings)
     _say(f"data: {len(train)} training questions, {len(test)} held-out test questions")
-
-    t0 = time.perf_counter()
-    tokenizer = train_tokenizer(tokenizer_corpus(train), vocab_size=settings.vocab_size)
-    timings["tokenizer"] = time.perf_counter() - t0
-    _say(f"tokenizer: {len(tokenizer)} tokens ({timings['tokenizer']:.1f} s)")
-
-    t0 = time.perf_counter()
-    model = new_model(tokenizer, settings.seed)
-    losses = supervised_warmup(
-        model,
-        tokenizer,
-        supervised_examples(train),
-        steps=settings.sft_steps,
-        batch_size=settings.sft_batch_size,
-        lr=settings.sft_lr,
-        seed=settings.seed,
-    )
-    save_model_dir(model, tokenizer, out / BASE_DIR)
-    timings["supervised"] = time.perf_counter() - t0
-    _say(f"{BASE_DIR}: {settings.sft_steps} supervised steps, loss {losses[0]:.2f} -> {losses[-1]:.2f}")
-    del model
-
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="zhongli-demo-grpo-") as scratch:
-        run_dir = run_grpo(settings, out / BASE_DIR, Path(scratch) / "run")
-        state = json.loads((run_dir / "trainer_state.json").read_text(encoding="utf-8"))
-        save_adapter(run_dir, out / ADAPTER_DIR, base_ref=_repo_relative(out / BASE_DIR))
-    timings["grpo"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    merge_adapter(out / BASE_DIR, out / ADAPTER_DIR, out / MERGED_DIR)
-    timings["merge"] = time.perf_counter() - t0
-    _say(f"{ADAPTER_DIR} and {MERGED_DIR}: {state.get('global_step')} GRPO steps")
-
-    scores: dict[str, ModelScore] = {}
-    if not settings.skip_eval:
+    _remove_stale_stages(out)
+    stage = out / f".build-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    try:
         t0 = time.perf_counter()
-        scores = evaluate_models(
-            {BASE_DIR: out / BASE_DIR, MERGED_DIR: out / MERGED_DIR},
-            test,
-            samples=settings.eval_samples,
-            temperature=settings.eval_temperature,
-            max_new_tokens=settings.eval_max_new_tokens,
+        tokenizer = train_tokenizer(tokenizer_corpus(train), vocab_size=settings.vocab_size)
+        timings["tokenizer"] = time.perf_counter() - t0
+        _say(f"tokenizer: {len(tokenizer)} tokens ({timings['tokenizer']:.1f} s)")
+
+        t0 = time.perf_counter()
+        model = new_model(tokenizer, settings.seed)
+        losses = supervised_warmup(
+            model,
+            tokenizer,
+            supervised_examples(train),
+            steps=settings.sft_steps,
+            batch_size=settings.sft_batch_size,
+            lr=settings.sft_lr,
             seed=settings.seed,
         )
-        timings["evaluation"] = time.perf_counter() - t0
-        for name, s in scores.items():
-            _say(
-                f"{name}: mean total {s.mean_total:.3f}, extractable {s.extractable:.1%}, "
-                f"accuracy {s.accuracy:.1%}"
+        save_model_dir(model, tokenizer, stage / BASE_DIR)
+        del model
+        timings["supervised"] = time.perf_counter() - t0
+        _say(f"{BASE_DIR}: {settings.sft_steps} supervised steps, loss {losses[0]:.2f} -> {losses[-1]:.2f}")
+
+        t0 = time.perf_counter()
+        run_dir = run_grpo(settings, stage / BASE_DIR, stage / "grpo-run")
+        state = json.loads((run_dir / "trainer_state.json").read_text(encoding="utf-8"))
+        save_adapter(run_dir, stage / ADAPTER_DIR, base_ref=_repo_relative(out / BASE_DIR))
+        timings["grpo"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        merge_adapter(stage / BASE_DIR, stage / ADAPTER_DIR, stage / MERGED_DIR)
+        timings["merge"] = time.perf_counter() - t0
+        _say(f"{ADAPTER_DIR}, {MERGED_DIR}: {state.get('global_step')} GRPO steps")
+
+        scores: dict[str, ModelScore] = {}
+        if not settings.skip_eval:
+            t0 = time.perf_counter()
+            scores = evaluate_models(
+                {BASE_DIR: stage / BASE_DIR, MERGED_DIR: stage / MERGED_DIR},
+                test,
+                samples=settings.eval_samples,
+                temperature=settings.eval_temperature,
+                max_new_tokens=settings.eval_max_new_tokens,
+                seed=settings.seed,
             )
+            timings["evaluation"] = time.perf_counter() - t0
+            for name, s in scores.items():
+                _say(
+                    f"{name}: mean total {s.mean_total:.3f}, extractable {s.extractable:.1%}, "
+                    f"accuracy {s.accuracy:.1%}"
+                )
+        for name in (BASE_DIR, ADAPTER_DIR, MERGED_DIR):
+            _swap_dir(stage / name, out / name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     timings["total"] = time.perf_counter() - started
     report = {
-        "command": "python -m training demo " + " ".join(argv),
+        "command": " ".join(["python -m training demo", *argv]),
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()},
         "vocab_size": len(tokenizer),
         "sft_loss": [losses[0], losses[-1]],
+        "grpo_steps": state.get("global_step"),
         "grpo_log": [e for e in state.get("log_history", []) if "reward" in e],
         "timings": timings,
         "scores": {k: asdict(v) for k, v in scores.items()},
@@ -620,8 +646,27 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
     report["total_size"] = sum(report["sizes"].values())
     if not settings.skip_eval:
         write_text_atomic(out / "README.md", render_readme(report, out))
-    _say(f"done in {timings['total'] / 60:.1f} min; assets/models total {report['total_size'] / 2**20:.1f} MiB")
+    write_text_atomic(out / ".last-build.json", json.dumps(report, ensure_ascii=False, indent=2))
+    _say(f"done in {timings['total'] / 60:.1f} min; {out} holds {report['total_size'] / 2**20:.1f} MiB")
     return report
+
+
+def _remove_stale_stages(out: Path) -> None:
+    """Delete staging folders left by builds that were killed (their process is gone)."""
+    for stage in out.glob(".build-*"):
+        pid = stage.name.removeprefix(".build-")
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def render_readme(report: Mapping[str, Any], out: Path) -> str:
@@ -668,8 +713,7 @@ def render_readme(report: Mapping[str, Any], out: Path) -> str:
         "purpose: the format is not yet reliable, which leaves GRPO something to do.",
         f"- GRPO: `python -m training grpo --config {_repo_relative(Path(s['config']))}` code path "
         "(TRL GRPOTrainer, LoRA on q/k/v/o), `default` rewards preset"
-        + (f", {len(report['grpo_log'])} logged steps" if report["grpo_log"] else "")
-        + ".",
+        + f", {report['grpo_steps']} steps; LoRA and trainer settings are in the recipe.",
         "",
         "## Sizes",
         "",
@@ -681,8 +725,7 @@ def render_readme(report: Mapping[str, Any], out: Path) -> str:
         "",
         "## Held-out evaluation",
         "",
-        f"{len(scores and next(iter(scores.values()))['examples'] or [])} example(s) per model are "
-        "below the table. Setting: the 44 `assets/data/sample_test.tsv` questions (gold in "
+        "Setting: the 44 `assets/data/sample_test.tsv` questions (gold in "
         f"`sample_test_gold.csv`, never trained on), {s['eval_samples']} samples each, temperature "
         f"{s['eval_temperature']}, top-p 1, max {s['eval_max_new_tokens']} new tokens, transformers "
         f"`generate` with seed {s['seed']} (+ batch index) for both models; scores from "
@@ -714,6 +757,8 @@ def render_readme(report: Mapping[str, Any], out: Path) -> str:
         + f"; total {t['total'] / 60:.1f} min.",
         "",
         "## Example completions",
+        "",
+        "The first sampled answer of each model to the first three test questions:",
         "",
     ]
     for name, v in scores.items():
@@ -787,6 +832,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m training demo``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
+    # Sleeping (not spinning) OpenMP workers: on a CPU shared with other jobs, spinning threads
+    # made GRPO steps 30x slower. Only effective before torch is first imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     settings = DemoSettings(
         out=args.out,
         train=args.train,
@@ -808,15 +856,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not Path(path).is_file():
             print(f"error: {path}: file not found", file=sys.stderr)
             return 2
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # clean up staging on `kill`
     try:
         build(settings, argv)
-    except mcq.DataError as err:
+    except (mcq.DataError, UsageError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted; the previous models were left in place", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ __all__ = [
     "TrainingConfig",
     "UsageError",
     "build_dataset",
+    "build_trainer",
     "cli",
     "load_policy",
     "main",
@@ -44,6 +45,11 @@ __all__ = [
 ]
 
 log = logging.getLogger("training")
+metrics_log = logging.getLogger("training.metrics")  # per-step metrics: file only
+config_log = logging.getLogger("training.config")  # the resolved configuration: file only
+# Why a run stopped: file only, since the CLI prints the same line as its error.
+outcome_log = logging.getLogger("training.outcome")
+_FILE_ONLY = (metrics_log.name, config_log.name, outcome_log.name)
 
 #: Written into the run folder: what `python -m training push` puts in the model card.
 RUN_INFO = "zhongli_run.json"
@@ -130,15 +136,17 @@ class TrainingConfig(GRPOConfig):
     """
 
     def __post_init__(self):
-        self.precision_notes: list[str] = []
+        self.device_notes: list[tuple[int, str]] = []  # (logging level, message) for the run log
         if not self.use_cpu and not _has_accelerator():
             self.use_cpu = True
-            self.precision_notes.append("no GPU found: training on the CPU")
+            self.device_notes.append((logging.INFO, "no GPU found: training on the CPU"))
         if self.bf16 is None:  # TRL's default: bf16 unless fp16; here only where it is native
             self.bf16 = not self.fp16 and device_supports_bf16(self.use_cpu)
         elif self.bf16 and not device_supports_bf16(self.use_cpu):
             self.bf16 = False
-            self.precision_notes.append("bf16 asked for but this device lacks it: using float32")
+            self.device_notes.append(
+                (logging.WARNING, "bf16 asked for but this device lacks it: using float32")
+            )
         super().__post_init__()
 
 
@@ -200,40 +208,14 @@ def main(
     Reads top to bottom: run log → resume point → data → model → rewards → trainer → train →
     save. Raises :class:`UsageError` or ``mcq.DataError`` for mistakes the user can fix.
     """
-    if not model_args.model_name_or_path:
-        raise UsageError("model_name_or_path is required (a hub id or a local model folder)")
-    if not script_args.dataset_path:
-        raise UsageError("dataset_path is required (the training TSV)")
+    check_required(script_args, model_args)
     run_dir = Path(training_args.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_handler = start_run_log(run_dir)
     try:
         write_run_info(run_dir, script_args, training_args, model_args, recipe)
         resume_from = find_resume_point(run_dir, script_args, training_args)
-
-        tokenizer = load_tokenizer(model_args, training_args)
-        dataset = build_dataset(script_args, tokenizer)
-
-        model = load_policy(model_args, training_args)
-        reward_funcs, reward_weights = load_rewards(script_args, training_args)
-        if training_args.use_vllm:
-            prepare_vllm(script_args, training_args)
-
-        from trl import GRPOTrainer, get_peft_config
-
-        trainer = GRPOTrainer(
-            model=model,
-            reward_funcs=reward_funcs,
-            args=training_args,
-            train_dataset=dataset,
-            processing_class=tokenizer,
-            peft_config=get_peft_config(model_args),
-            callbacks=[RunLogCallback()],
-        )
-        if training_args.use_vllm:
-            from training.vllm_colocate import use_reload_for_weight_sync
-
-            use_reload_for_weight_sync(trainer)
+        trainer = build_trainer(script_args, training_args, model_args)
 
         started = time.perf_counter()
         result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -245,10 +227,54 @@ def main(
         )
         save_final(trainer, run_dir)
         return run_dir
+    except (UsageError, mcq.DataError) as err:
+        outcome_log.error("run stopped: %s", err)
+        raise
+    except BaseException as err:
+        outcome_log.error("run failed: %s", _one_line(err) if str(err) else err.__class__.__name__)
+        raise
     finally:
         logging.getLogger().removeHandler(log_handler)
         _transformers_logging().remove_handler(log_handler)
         log_handler.close()
+
+
+def build_trainer(script_args: ScriptArguments, training_args: GRPOConfig, model_args: ModelConfig):
+    """Data → model → rewards → ``GRPOTrainer`` (LoRA from ``model_args``, vLLM when asked)."""
+    from trl import GRPOTrainer, get_peft_config
+
+    check_required(script_args, model_args)
+    tokenizer = load_tokenizer(model_args, training_args)
+    dataset = build_dataset(script_args, tokenizer)
+    model = load_policy(model_args, training_args)
+    reward_funcs, _ = load_rewards(script_args, training_args)
+    if training_args.use_vllm:
+        prepare_vllm(script_args, training_args)
+
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=reward_funcs,
+        args=training_args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+        callbacks=[RunLogCallback()],
+    )
+    if training_args.use_vllm:
+        from training.vllm_colocate import use_reload_for_weight_sync
+
+        use_reload_for_weight_sync(trainer)
+    return trainer
+
+
+def check_required(script_args: ScriptArguments, model_args: ModelConfig) -> None:
+    """Raise :class:`UsageError` when the model or the data is not named."""
+    if not model_args.model_name_or_path:
+        raise UsageError("model_name_or_path is required (a hub id or a local model folder)")
+    if not script_args.dataset_path:
+        raise UsageError("dataset_path is required (the training TSV)")
+    if not Path(script_args.dataset_path).is_file():
+        raise UsageError(f"{script_args.dataset_path}: file not found")
 
 
 # --- run log -----------------------------------------------------------------------------------
@@ -262,9 +288,11 @@ def start_run_log(run_dir: Path) -> logging.Handler:
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
-    if not any(isinstance(h, logging.StreamHandler) and h is not handler for h in log.handlers):
+    if not any(getattr(h, "_zhongli_console", False) for h in log.handlers):
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(logging.Formatter("[training] %(message)s"))
+        console.addFilter(lambda record: record.name not in _FILE_ONLY)
+        console._zhongli_console = True  # type: ignore[attr-defined]
         log.addHandler(console)
     _transformers_logging().add_handler(handler)
     log.info("=" * 20 + " run started: %s", " ".join(sys.argv))
@@ -290,16 +318,18 @@ def write_run_info(
         "training_args": json.loads(training_args.to_json_string()),
         "versions": _versions(),
     }
-    for note in getattr(training_args, "precision_notes", []):
-        log.warning("%s", note)
+    for level, note in getattr(training_args, "device_notes", []):
+        log.log(level, "%s", note)
     log.info("recipe: %s", recipe or "(none, command line only)")
-    log.info("script arguments: %s", json.dumps(info["script_args"], ensure_ascii=False))
-    log.info("model arguments: %s", json.dumps(info["model_args"], ensure_ascii=False, default=str))
-    log.info(
+    config_log.info("script arguments: %s", json.dumps(info["script_args"], ensure_ascii=False))
+    config_log.info(
+        "model arguments: %s", json.dumps(info["model_args"], ensure_ascii=False, default=str)
+    )
+    config_log.info(
         "training arguments (differing from GRPOConfig defaults): %s",
         json.dumps(changed, default=str),
     )
-    log.info("versions: %s", json.dumps(info["versions"]))
+    config_log.info("versions: %s", json.dumps(info["versions"]))
     _write_json_atomic(run_dir / RUN_INFO, info)
 
 
@@ -310,8 +340,9 @@ class RunLogCallback(TrainerCallback):
         log.info("training from global step %d to %d", state.global_step, state.max_steps)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if logs:
-            log.info("step %d: %s", state.global_step, json.dumps(logs, default=_fmt))
+        if logs:  # the trainer prints them on the console already: only the file gets them
+            values = {key: _fmt(value) for key, value in logs.items()}
+            metrics_log.info("step %d: %s", state.global_step, json.dumps(values))
 
     def on_save(self, args, state, control, **kwargs):
         log.info("saved checkpoint-%d", state.global_step)
@@ -629,7 +660,7 @@ def _transformers_logging():
 def _fmt(value: Any) -> Any:
     if isinstance(value, float):
         return float(f"{value:.6g}")
-    return str(value)
+    return value if isinstance(value, int | str | bool | None) else str(value)
 
 
 def _one_line(err: BaseException) -> str:

@@ -70,7 +70,7 @@ def merge_adapter(
         model = AutoModelForCausalLM.from_pretrained(base, dtype=torch_dtype)
     except OSError as err:
         raise UsageError(f"cannot load base model {base}: {str(err).splitlines()[0]}") from None
-    model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload(progressbar=True)
     has_tokenizer = any((adapter / name).is_file() for name in _TOKENIZER_FILES)
     tokenizer = AutoTokenizer.from_pretrained(str(adapter) if has_tokenizer else base)
 

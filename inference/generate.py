@@ -1,0 +1,878 @@
+"""``python -m inference generate``: answer a test file and write a competition submission.
+
+For every question: ask the model (``mcq.build_messages``), extract the letter
+(``mcq.extract_answer``), score the answer with a rewards preset, and, where no letter can be
+extracted, ask again with the answer constrained to A-D (``answer_source=constrained``).
+``--samples N`` draws N answers and keeps the majority letter (self-consistency); a tie goes
+to the letter whose best answer has the highest total reward.
+
+Outputs in ``--output-dir``:
+
+- ``submission.csv``: ``id,answer``, every input id once, in input order (written atomically);
+- ``detailed_results.csv``: ``id, answer, answer_source, response, <components>, total``
+  (+ ``votes`` with ``--samples`` > 1). It grows chunk by chunk while the run goes on; the
+  finished file is rewritten atomically in input order;
+- ``run.json``: the settings the results depend on, checked when a run is resumed.
+
+Resuming: rerun the same command; ids already in ``detailed_results.csv`` are skipped. Chunks
+are fixed slices of the input and every question's sampling seed comes from ``--seed`` and its
+id, so a resumed run writes the same files as an uninterrupted one. A kill loses at most the
+chunk in progress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mcq
+from inference.backends import Generation
+from mcq import LETTERS, Question
+
+__all__ = [
+    "BASE_COLUMNS",
+    "UsageError",
+    "add_arguments",
+    "question_seed",
+    "read_detailed_results",
+    "run",
+    "write_submission",
+]
+
+SUBMISSION = "submission.csv"
+DETAILED = "detailed_results.csv"
+MANIFEST = "run.json"
+SHARDS = ".shards"
+STATS = "stats.json"
+
+BASE_COLUMNS = ("id", "answer", "answer_source", "response")
+EXTRACTED, CONSTRAINED = "extracted", "constrained"
+DEFAULT_SAMPLING_TEMPERATURE = 0.7
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+EPILOG = """\
+examples:
+  # merged model through vLLM, one greedy answer per question
+  python -m inference generate --model assets/models/demo-grpo \\
+      --input assets/data/sample_test.tsv --output-dir outputs/demo-grpo
+  # base model + LoRA adapter, 5 sampled answers per question, majority vote
+  python -m inference generate --model Qwen/Qwen2.5-7B-Instruct --adapter runs/grpo/adapter \\
+      --input test.tsv --output-dir outputs/sc5 --samples 5 --temperature 0.7
+  # only the letters: one constrained pick per question, no free text (fastest)
+  python -m inference generate --model assets/models/demo-grpo --constrained \\
+      --input test.tsv --output-dir outputs/letters
+
+Interrupted? Run the same command again: finished questions are skipped.
+"""
+
+
+class UsageError(Exception):
+    """A mistake the user can fix (bad option, unusable output folder); one line, exit 2."""
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``generate`` options to ``parser``."""
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="model folder or hub id (merged model, or the adapter's base)",
+    )
+    parser.add_argument("--adapter", help="PEFT LoRA adapter folder applied on top of --model")
+    parser.add_argument(
+        "--input", required=True, help="test file (TSV/CSV: id, question, option_A..option_D)"
+    )
+    parser.add_argument(
+        "--output-dir", required=True, help="where submission.csv and detailed_results.csv go"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "vllm", "transformers"),
+        default="auto",
+        help="generation backend; auto = vLLM when installed (default: auto)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=1,
+        help="answers drawn per question; >1 takes the majority letter (default: 1)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=_non_negative_float,
+        default=None,
+        help=f"sampling temperature (default: 0 = greedy with --samples 1, "
+        f"{DEFAULT_SAMPLING_TEMPERATURE} with more samples)",
+    )
+    parser.add_argument(
+        "--max-new-tokens",
+        type=_positive_int,
+        default=512,
+        help="longest answer in tokens (default: 512)",
+    )
+    parser.add_argument(
+        "--constrained",
+        action="store_true",
+        help="no free text: every answer is the model's pick when it may only write "
+        "A-D after '答案：' (answer_source=constrained, response=the letter)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="base seed; each question samples with a seed made from it and its id (default: 0)",
+    )
+    parser.add_argument(
+        "--preset",
+        default="default",
+        help="rewards preset for the score columns (default: default)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=256,
+        help="questions per batch and per checkpoint of detailed_results.csv (default: 256)",
+    )
+    parser.add_argument(
+        "--tensor-parallel-size",
+        type=_positive_int,
+        default=1,
+        help="vLLM: split each model over this many GPUs (default: 1)",
+    )
+    parser.add_argument(
+        "--data-parallel-size",
+        type=_positive_int,
+        default=1,
+        help="run this many engines, each on its own GPUs (x tensor-parallel-size), "
+        "on interleaved chunks (default: 1)",
+    )
+    parser.add_argument(
+        "--engine-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra engine argument, repeatable; VALUE is JSON or text, e.g. "
+        "max_model_len=2048, gpu_memory_utilization=0.85, batch_size=32 (transformers)",
+    )
+    parser.add_argument(
+        "--skip-invalid", action="store_true", help="drop invalid input rows instead of stopping"
+    )
+    parser.add_argument("--shard", help=argparse.SUPPRESS)  # "RANK/SIZE": a data-parallel worker
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def parse_engine_args(items: Iterable[str]) -> dict[str, Any]:
+    """Turn ``KEY=VALUE`` strings into keyword arguments (VALUE read as JSON when it parses)."""
+    kwargs: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--engine-arg {item!r}: expected KEY=VALUE, e.g. max_model_len=2048")
+        try:
+            kwargs[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            kwargs[key] = raw
+    return kwargs
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the results depend on (stored in run.json and checked on resume)."""
+
+    model: str
+    adapter: str | None
+    backend: str
+    samples: int
+    temperature: float
+    max_new_tokens: int
+    constrained: bool
+    seed: int
+    preset: str
+    chunk_size: int
+    input_fingerprint: str
+
+    def manifest(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def question_seed(seed: int, question_id: str) -> int:
+    """The sampling seed of one question: from the run's seed and the id, not the batch.
+
+    Example:
+        >>> question_seed(0, "q001") == question_seed(0, "q001") != question_seed(1, "q001")
+        True
+    """
+    digest = hashlib.sha256(f"{seed}\x00{question_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 2
+
+
+def fingerprint(questions: Sequence[Question]) -> str:
+    """A hash of the questions' ids, texts and options: resuming needs the same input."""
+    h = hashlib.sha256()
+    for q in questions:
+        for part in (q.id, q.question, *(q.options.get(letter, "") for letter in LETTERS)):
+            h.update(part.encode())
+            h.update(b"\x1f")
+        h.update(b"\x1e")
+    return h.hexdigest()[:16]
+
+
+def _model_ref(model: str) -> str:
+    """Absolute path for a local folder, else the hub id as given; usage error if neither."""
+    path = Path(model).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise UsageError(f"--model {model}: not a model folder")
+        return str(path.resolve())
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", model) and not model.startswith("."):
+        return model  # a hub id such as Qwen/Qwen2.5-7B-Instruct
+    raise UsageError(
+        f"--model {model}: no such folder (give a model folder or a hub id like Qwen/Qwen2.5-7B-Instruct)"
+    )
+
+
+def _adapter_ref(adapter: str | None) -> str | None:
+    if adapter is None:
+        return None
+    path = Path(adapter).expanduser()
+    if not (path / "adapter_config.json").is_file():
+        raise UsageError(f"--adapter {adapter}: not a PEFT adapter folder (no adapter_config.json)")
+    return str(path.resolve())
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _format_score(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _csv_text(rows: Iterable[Sequence[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never half a file)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _append(path: Path, text: str) -> None:
+    """Append ``text`` with one ``write`` and an fsync, so a kill leaves whole chunks."""
+    data = text.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_submission(path: str | os.PathLike[str], answers: Sequence[tuple[str, str]]) -> None:
+    """Write ``id,answer`` rows atomically; every answer must be one of A-D."""
+    bad = [(qid, a) for qid, a in answers if a not in LETTERS]
+    if bad:
+        raise ValueError(f"answer {bad[0][1]!r} for id {bad[0][0]!r} is not one of {LETTERS}")
+    _write_atomic(Path(path), _csv_text([("id", "answer"), *answers]))
+
+
+def read_detailed_results(path: Path, columns: Sequence[str]) -> tuple[dict[str, list[str]], bool]:
+    """Read the rows of a (possibly interrupted) detailed_results.csv, keyed by id.
+
+    Returns the complete rows (first occurrence of each id) and whether a torn last row (a
+    write cut short) was dropped. Raises :class:`UsageError` when the file has other columns.
+    """
+    raw = path.read_text(encoding="utf-8")
+    rows: list[list[str]] = []
+    torn = False
+    try:
+        rows = list(csv.reader(io.StringIO(raw, newline=""), strict=True))
+    except csv.Error:
+        # An unterminated quote at the end: keep what parses before it.
+        torn = True
+        rows = []
+        reader = csv.reader(io.StringIO(raw, newline=""), strict=True)
+        try:
+            for row in reader:
+                rows.append(row)
+        except csv.Error:
+            pass
+    if not rows:
+        return {}, torn or bool(raw)
+    if rows[0] != list(columns):
+        raise UsageError(
+            f"{path} has columns {','.join(rows[0])[:120]} but this run writes "
+            f"{','.join(columns)[:120]}: use another --output-dir"
+        )
+    body = rows[1:]
+    if body and (not raw.endswith("\n") or len(body[-1]) != len(columns)):
+        body, torn = body[:-1], True
+    results: dict[str, list[str]] = {}
+    for row in body:
+        if len(row) != len(columns):
+            raise UsageError(
+                f"{path}: a row has {len(row)} cells, expected {len(columns)}; use another --output-dir"
+            )
+        results.setdefault(row[0], row)
+    return results, torn
+
+
+# --------------------------------------------------------------------------- answering
+
+
+@dataclass
+class _Scored:
+    text: str
+    letter: str | None
+    breakdown: Any
+
+
+def _score(text: str, question: Question, preset: Any) -> Any:
+    import rewards
+
+    return rewards.score(text, rewards.Sample.from_question(question), preset=preset)
+
+
+def _decide(samples: list[_Scored]) -> tuple[_Scored, str | None, str]:
+    """Pick the answer: majority letter, ties by best total, then earliest sample.
+
+    Returns the representative sample, its letter (None when no sample has one) and the
+    ``votes`` summary.
+    """
+    counts = Counter(s.letter for s in samples if s.letter)
+    none = sum(1 for s in samples if not s.letter)
+    votes = ";".join(
+        [f"{x}={counts[x]}" for x in LETTERS if counts[x]] + ([f"none={none}"] if none else [])
+    )
+
+    def best(candidates: list[_Scored]) -> _Scored:
+        # Highest total; the earliest sample wins a tie (max keeps the first maximum).
+        return max(candidates, key=lambda s: s.breakdown.total)
+
+    if not counts:
+        return best(samples), None, votes
+    top = max(counts.values())
+    tied = [x for x in LETTERS if counts[x] == top]
+    winners = [best([s for s in samples if s.letter == x]) for x in tied]
+    chosen = max(winners, key=lambda s: s.breakdown.total)
+    return chosen, chosen.letter, votes
+
+
+class _Answerer:
+    """Answers chunks of questions with one backend and one preset."""
+
+    def __init__(self, backend: Any, settings: Settings, preset: Any, components: list[str]):
+        self.backend = backend
+        self.settings = settings
+        self.preset = preset
+        self.components = components
+        self.generated_tokens = 0
+        self.generation_seconds = 0.0
+
+    def rows(self, questions: list[Question]) -> list[list[str]]:
+        s = self.settings
+        conversations = [mcq.build_messages(q) for q in questions]
+        if hasattr(self.backend, "reset_prefix_cache"):
+            # Every chunk starts from an empty prefix cache, resumed or not: same numerics.
+            self.backend.reset_prefix_cache()
+        started = time.perf_counter()
+        if s.constrained:
+            letters = self.backend.choose(conversations)
+            generations = [[Generation(letter, 1)] for letter in letters]
+        else:
+            generations = self.backend.chat(
+                conversations,
+                temperature=s.temperature,
+                max_new_tokens=s.max_new_tokens,
+                n=s.samples,
+                seed=[question_seed(s.seed, q.id) for q in questions],
+            )
+        self.generation_seconds += time.perf_counter() - started
+        self.generated_tokens += sum(g.num_tokens for gens in generations for g in gens)
+
+        decided = []
+        for q, gens in zip(questions, generations, strict=True):
+            scored = [
+                _Scored(
+                    g.text,
+                    mcq.extract_answer(g.text)[0],
+                    _score(g.text, q, self.preset),
+                )
+                for g in gens
+            ]
+            decided.append(_decide(scored))
+
+        missing = [i for i, (_, letter, _) in enumerate(decided) if letter is None]
+        constrained: dict[int, str] = {}
+        if s.constrained:
+            constrained = {i: generations[i][0].text for i in range(len(questions))}
+        elif missing:
+            picks = self.backend.choose([conversations[i] for i in missing])
+            constrained = dict(zip(missing, picks, strict=True))
+
+        rows = []
+        for i, (q, (sample, letter, votes)) in enumerate(zip(questions, decided, strict=True)):
+            source = CONSTRAINED if i in constrained else EXTRACTED
+            answer = constrained.get(i, letter)
+            row = [q.id, answer, source, sample.text]
+            row += [
+                _format_score(sample.breakdown.components.get(name)) for name in self.components
+            ]
+            row.append(_format_score(sample.breakdown.total))
+            if s.samples > 1:
+                row.append(votes)
+            rows.append(row)
+        return rows
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``generate`` with parsed arguments; returns the exit code (2 = bad input).
+
+    Raises :class:`UsageError` or :class:`mcq.DataError` for mistakes the user can fix; the
+    CLI prints them as one line. Every check happens before anything is written.
+    """
+    plan = _plan(args)
+    if args.shard:
+        return _run_worker(args, plan)
+    if args.data_parallel_size > 1 and plan.todo:
+        return _run_data_parallel(args, plan)
+    if plan.todo:
+        _prepare_output(plan)
+        answerer = _answerer(args, plan)
+        with _progress(plan) as bar:
+            for chunk in plan.chunks():
+                new_rows = answerer.rows(chunk)
+                _append(plan.detailed, _csv_text(new_rows))
+                for row in new_rows:
+                    plan.done[row[0]] = row
+                bar.update(len(chunk))
+        plan.tokens, plan.seconds = answerer.generated_tokens, answerer.generation_seconds
+    _finalize(plan)
+    return 0
+
+
+@dataclass
+class _Plan:
+    args: argparse.Namespace
+    settings: Settings
+    questions: list[Question]
+    columns: list[str]
+    components: list[str]
+    preset: Any
+    out: Path
+    detailed: Path
+    done: dict[str, list[str]]
+    rank: int = 0
+    size: int = 1
+    tokens: int = 0
+    seconds: float = 0.0
+    started: float = 0.0
+
+    @property
+    def todo(self) -> list[Question]:
+        return [q for q in self.questions if q.id not in self.done]
+
+    def chunks(self) -> Iterable[list[Question]]:
+        """Fixed input slices not done yet; a data-parallel worker takes every size-th one."""
+        step = self.settings.chunk_size
+        for index, start in enumerate(range(0, len(self.questions), step)):
+            if index % self.size != self.rank:
+                continue
+            chunk = [q for q in self.questions[start : start + step] if q.id not in self.done]
+            if chunk:
+                yield chunk
+
+
+def _plan(args: argparse.Namespace) -> _Plan:
+    """Validate everything and read what an earlier run left; writes nothing."""
+    import rewards
+
+    started = time.perf_counter()
+    if args.constrained and args.samples > 1:
+        raise UsageError(
+            "--constrained gives one pick per question; drop --samples or --constrained"
+        )
+    from inference.backends import resolve_backend_name, vllm_available
+
+    backend = resolve_backend_name(args.backend)
+    if backend == "vllm" and not vllm_available():
+        raise UsageError(
+            "--backend vllm: vLLM is not installed (pip install vllm, or --backend transformers)"
+        )
+    if backend == "transformers" and args.tensor_parallel_size > 1:
+        raise UsageError("--tensor-parallel-size needs --backend vllm")
+    parse_engine_args(args.engine_arg)  # reject malformed KEY=VALUE before any work
+    model, adapter = _model_ref(args.model), _adapter_ref(args.adapter)
+
+    questions = mcq.load_test(args.input, skip_invalid=args.skip_invalid)
+    if not questions:
+        raise UsageError(f"{args.input}: no questions")
+    try:
+        preset = rewards.load_preset(args.preset)
+    except (KeyError, ValueError, FileNotFoundError, OSError) as err:
+        raise UsageError(f"--preset {args.preset}: {err}") from err
+    components = list(preset.weights)
+    temperature = args.temperature
+    if temperature is None:
+        temperature = DEFAULT_SAMPLING_TEMPERATURE if args.samples > 1 else 0.0
+    settings = Settings(
+        model=model,
+        adapter=adapter,
+        backend=backend,
+        samples=args.samples,
+        temperature=temperature,
+        max_new_tokens=args.max_new_tokens,
+        constrained=args.constrained,
+        seed=args.seed,
+        preset=preset.name,
+        chunk_size=args.chunk_size,
+        input_fingerprint=fingerprint(questions),
+    )
+    columns = [*BASE_COLUMNS, *components, "total"] + (["votes"] if args.samples > 1 else [])
+
+    out = Path(args.output_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output-dir {out}: exists and is not a folder")
+    rank, size = 0, 1
+    if args.shard:
+        rank, size = (int(x) for x in args.shard.split("/"))
+    plan = _Plan(
+        args,
+        settings,
+        questions,
+        columns,
+        components,
+        preset,
+        out,
+        out / DETAILED,
+        {},
+        rank=rank,
+        size=size,
+        started=started,
+    )
+    _check_manifest(out / MANIFEST, settings)
+
+    ids = {q.id for q in questions}
+    sources = [out / DETAILED]
+    if not args.shard:
+        sources += sorted((out / SHARDS).glob(f"*/{DETAILED}"))
+    else:
+        sources.append(_shard_dir(out, rank) / DETAILED)
+    for source in sources:
+        if source.is_file():
+            rows, _ = read_detailed_results(source, columns)
+            stray = [qid for qid in rows if qid not in ids]
+            if stray:
+                raise UsageError(
+                    f"{source} has results for ids not in {args.input} (e.g. {stray[0]!r}): "
+                    "use another --output-dir"
+                )
+            for qid, row in rows.items():
+                plan.done.setdefault(qid, row)
+    return plan
+
+
+def _check_manifest(path: Path, settings: Settings) -> None:
+    if not path.is_file():
+        return
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise UsageError(f"{path}: unreadable ({err}); use another --output-dir") from err
+    current = settings.manifest()
+    changed = [k for k in current if previous.get(k) != current[k]]
+    if changed:
+        detail = ", ".join(f"{k} {previous.get(k)!r} -> {current[k]!r}" for k in changed[:3])
+        raise UsageError(
+            f"{path.parent} holds results of a different run ({detail}): "
+            "rerun with the same settings to resume, or use another --output-dir"
+        )
+
+
+def _prepare_output(plan: _Plan, folder: Path | None = None) -> Path:
+    """Create the folder, run.json and a detailed results file with whole rows only."""
+    folder = folder or plan.out
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        _write_atomic(
+            manifest, json.dumps(plan.settings.manifest(), indent=2, ensure_ascii=False) + "\n"
+        )
+    detailed = folder / DETAILED
+    if not detailed.is_file():
+        _write_atomic(detailed, _csv_text([plan.columns]))
+    else:
+        rows, torn = read_detailed_results(detailed, plan.columns)
+        if torn:  # a kill cut a chunk short: keep the whole rows before it
+            _write_atomic(detailed, _csv_text([plan.columns, *rows.values()]))
+    return detailed
+
+
+def _answerer(args: argparse.Namespace, plan: _Plan) -> _Answerer:
+    from inference.backends import get_backend
+
+    s = plan.settings
+    engine_kwargs = parse_engine_args(args.engine_arg)
+    if args.tensor_parallel_size > 1:
+        engine_kwargs["tensor_parallel_size"] = args.tensor_parallel_size
+    backend = get_backend(s.model, adapter=s.adapter, backend=s.backend, **engine_kwargs)
+    return _Answerer(backend, s, plan.preset, plan.components)
+
+
+def _progress(plan: _Plan) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=len(plan.questions),
+        initial=len(plan.done),
+        unit="q",
+        desc="generate",
+        dynamic_ncols=True,
+    )
+
+
+def _finalize(plan: _Plan) -> None:
+    """Rewrite detailed results in input order, write the submission, print the summary."""
+    _prepare_output(plan)
+    missing = [q.id for q in plan.questions if q.id not in plan.done]
+    if missing:
+        raise RuntimeError(f"{len(missing)} questions have no result (first: {missing[0]})")
+    ordered = [plan.done[q.id] for q in plan.questions]
+    _write_atomic(plan.detailed, _csv_text([plan.columns, *ordered]))
+    write_submission(plan.out / SUBMISSION, [(row[0], row[1]) for row in ordered])
+    shards = plan.out / SHARDS
+    if shards.is_dir():
+        shutil.rmtree(shards)
+    print(_summary(plan, ordered))
+
+
+def _summary(plan: _Plan, rows: list[list[str]]) -> str:
+    total = len(rows)
+    letters = Counter(row[1] for row in rows)
+    sources = Counter(row[2] for row in rows)
+    lines = [
+        f"wrote {plan.out / SUBMISSION} and {plan.out / DETAILED}: {total} rows",
+        "answers: " + "  ".join(f"{x} {letters[x]} ({letters[x] / total:.0%})" for x in LETTERS),
+        f"extracted {sources[EXTRACTED]} ({sources[EXTRACTED] / total:.0%}), "
+        f"constrained {sources[CONSTRAINED]} ({sources[CONSTRAINED] / total:.0%})",
+    ]
+    if plan.tokens:
+        rate = plan.tokens / plan.seconds if plan.seconds else 0.0
+        lines.append(f"generated {plan.tokens} tokens in {plan.seconds:.1f} s: {rate:.1f} tokens/s")
+    else:
+        lines.append("nothing left to generate (all ids were already in detailed_results.csv)")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- data parallel
+
+
+def _shard_dir(out: Path, rank: int) -> Path:
+    return out / SHARDS / f"rank-{rank}"
+
+
+def _run_worker(args: argparse.Namespace, plan: _Plan) -> int:
+    """A data-parallel worker: answer chunks ``rank, rank+size, ...`` into its shard folder."""
+    folder = _shard_dir(plan.out, plan.rank)
+    detailed = _prepare_output(plan, folder)
+    todo = list(plan.chunks())
+    if not todo:
+        return 0
+    answerer = _answerer(args, plan)
+    rows = 0
+    for chunk in todo:
+        _append(detailed, _csv_text(answerer.rows(chunk)))
+        rows += len(chunk)
+        stats = {
+            "rows": rows,
+            "tokens": answerer.generated_tokens,
+            "seconds": answerer.generation_seconds,
+        }
+        _write_atomic(folder / STATS, json.dumps(stats))
+    return 0
+
+
+def _worker_argv(args: argparse.Namespace, rank: int, size: int) -> list[str]:
+    argv = [
+        sys.executable,
+        "-m",
+        "inference",
+        "generate",
+        "--model",
+        args.model,
+        "--input",
+        args.input,
+        "--output-dir",
+        args.output_dir,
+        "--backend",
+        args.backend,
+        "--samples",
+        str(args.samples),
+        "--max-new-tokens",
+        str(args.max_new_tokens),
+        "--seed",
+        str(args.seed),
+        "--preset",
+        args.preset,
+        "--chunk-size",
+        str(args.chunk_size),
+        "--tensor-parallel-size",
+        str(args.tensor_parallel_size),
+        "--shard",
+        f"{rank}/{size}",
+    ]
+    if args.adapter:
+        argv += ["--adapter", args.adapter]
+    if args.temperature is not None:
+        argv += ["--temperature", repr(args.temperature)]
+    if args.constrained:
+        argv.append("--constrained")
+    if args.skip_invalid:
+        argv.append("--skip-invalid")
+    for item in args.engine_arg:
+        argv += ["--engine-arg", item]
+    return argv
+
+
+def _device_groups(size: int, per_worker: int) -> list[dict[str, str]]:
+    """Environment of each worker: its own ``per_worker`` GPUs when CUDA is there."""
+    from inference.backends import on_cuda
+
+    if not on_cuda():
+        return [{} for _ in range(size)]
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible:
+        devices = [d.strip() for d in visible.split(",") if d.strip()]
+    else:
+        import torch
+
+        devices = [str(i) for i in range(torch.cuda.device_count())]
+    if len(devices) < size * per_worker:
+        raise UsageError(
+            f"--data-parallel-size {size} x --tensor-parallel-size {per_worker} needs "
+            f"{size * per_worker} GPUs, {len(devices)} visible"
+        )
+    return [
+        {"CUDA_VISIBLE_DEVICES": ",".join(devices[r * per_worker : (r + 1) * per_worker])}
+        for r in range(size)
+    ]
+
+
+def _run_data_parallel(args: argparse.Namespace, plan: _Plan) -> int:
+    """Start one worker process per engine, show their progress, then merge their shards."""
+    size = args.data_parallel_size
+    groups = _device_groups(size, args.tensor_parallel_size)
+    _prepare_output(plan)
+    for rank in range(size):  # counts of an earlier, interrupted run are already in plan.done
+        (_shard_dir(plan.out, rank) / STATS).unlink(missing_ok=True)
+    env = dict(os.environ)
+    repo_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (repo_root, env.get("PYTHONPATH")) if p)
+    workers = [
+        subprocess.Popen(
+            _worker_argv(args, rank, size), env={**env, **groups[rank]}, cwd=os.getcwd()
+        )
+        for rank in range(size)
+    ]
+    failed: list[tuple[int, int]] = []
+    try:
+        with _progress(plan) as bar:
+            while any(w.poll() is None for w in workers):
+                time.sleep(1.0)
+                bar.n = len(plan.done) + _worker_rows(plan)
+                bar.refresh()
+            bar.n = len(plan.done) + _worker_rows(plan)
+            bar.refresh()
+        failed = [(rank, w.returncode) for rank, w in enumerate(workers) if w.returncode != 0]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.terminate()
+        for w in workers:
+            w.wait()
+    for rank in range(size):
+        folder = _shard_dir(plan.out, rank)
+        if (folder / DETAILED).is_file():
+            rows, _ = read_detailed_results(folder / DETAILED, plan.columns)
+            for qid, row in rows.items():
+                plan.done.setdefault(qid, row)
+        if (folder / STATS).is_file():
+            stats = json.loads((folder / STATS).read_text())
+            plan.tokens += stats["tokens"]
+            plan.seconds = max(plan.seconds, stats["seconds"])
+    if failed:
+        # Keep everything finished so far in the main file; the shards stay for the rerun.
+        ordered = [plan.done[q.id] for q in plan.questions if q.id in plan.done]
+        _write_atomic(plan.detailed, _csv_text([plan.columns, *ordered]))
+        rank, code = failed[0]
+        print(
+            f"error: data-parallel worker {rank} failed (exit {code}); rerun to resume",
+            file=sys.stderr,
+        )
+        return 1
+    _finalize(plan)
+    return 0
+
+
+def _worker_rows(plan: _Plan) -> int:
+    """Rows the workers of this run have written so far (from their stats.json)."""
+    count = 0
+    for rank in range(plan.args.data_parallel_size):
+        try:
+            stats = json.loads((_shard_dir(plan.out, rank) / STATS).read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        count += stats.get("rows", 0)
+    return count

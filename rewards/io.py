@@ -1,0 +1,325 @@
+"""Read completions to score and turn them into scored rows.
+
+Accepted inputs (:func:`load_completions`):
+
+- JSONL (or a JSON array of the same objects): one object a line, ``{"id", "completion" (or "response"), "question"?,
+  "options"? (a mapping A-D), "correct_answer"?}``; ``option_A``..``option_D`` keys work too.
+- CSV/TSV (by extension, else by sniffing the header) with a ``completion`` or ``response``
+  column, such as ``detailed_results.csv`` from ``python -m inference generate``. The gold
+  letter comes from ``correct_answer`` (or ``gold``); an ``answer`` column is the model's
+  submitted letter and is kept as ``answer``, never taken as gold.
+- The training TSV (``question, option_A..D, correct_answer, reasoning``): each row's
+  reference reasoning is scored as the completion ``答案：{correct_answer}\\n理由：{reasoning}``,
+  which shows what the reward makes of the data GRPO trains on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import mcq
+from rewards.presets import Preset, load_preset
+from rewards.registry import Sample
+from rewards.scoring import score
+
+__all__ = ["load_completions", "score_rows", "training_completion", "write_csv"]
+
+_COMPLETION_COLUMNS = ("completion", "response")
+_GOLD_COLUMNS = ("correct_answer", "gold", "gold_answer")
+_FIELD_LIMIT = 64 * 1024 * 1024  # a cell may hold a very long completion
+
+
+def training_completion(correct_answer: str | None, reasoning: str | None) -> str:
+    """The completion a training row stands for: ``答案：X`` then ``理由：...``.
+
+    Example:
+        >>> training_completion("B", "首先……")
+        '答案：B\\n理由：首先……'
+    """
+    return f"答案：{correct_answer or ''}\n理由：{reasoning or ''}"
+
+
+def load_completions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read a completions file (see the module docstring for the formats).
+
+    Returns:
+        One dict per completion with ``id`` (from the file, else the 1-based row number, as
+        text), ``completion``, and where known ``question``, ``options``, ``correct_answer``
+        and ``answer`` (a submitted letter).
+
+    Raises:
+        mcq.DataError: missing, unreadable or malformed file (one line saying where).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise mcq.DataError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise mcq.DataError(f"{path}: is a directory, expected a completions file") from None
+    except OSError as err:
+        raise mcq.DataError(f"{path}: cannot read ({err.strerror or err})") from None
+    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise mcq.DataError(f"{path}: looks like a binary file, expected JSONL, CSV or TSV")
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise mcq.DataError(f"{path}: not UTF-8 text (bad byte at offset {err.start})") from None
+    if path.suffix.lower() in (".jsonl", ".json", ".ndjson") or text.lstrip().startswith("{"):
+        return _load_jsonl(path, text)
+    return _load_table(path, text)
+
+
+def _json_records(path: Path, text: str) -> Iterable[tuple[str, Any]]:
+    """(where, record) pairs from JSONL, or from one JSON array of objects."""
+    if text.lstrip().startswith("["):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise mcq.DataError(f"{path}: line {err.lineno}: not valid JSON ({err.msg})") from None
+        yield from ((f"item {i}", record) for i, record in enumerate(records, 1))
+        return
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield f"line {number}", json.loads(line)
+        except json.JSONDecodeError as err:
+            raise mcq.DataError(f"{path}: line {number}: not valid JSON ({err.msg})") from None
+
+
+def _load_jsonl(path: Path, text: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for number, record in _json_records(path, text):
+        if not isinstance(record, dict):
+            raise mcq.DataError(f"{path}: {number}: expected a JSON object")
+        key = next((k for k in _COMPLETION_COLUMNS if k in record), None)
+        if key is None:
+            raise mcq.DataError(f"{path}: {number}: no 'completion' (or 'response') field")
+        options = record.get("options")
+        if options is not None and not isinstance(options, dict):
+            raise mcq.DataError(f"{path}: {number}: 'options' must map letters to texts")
+        if options is None:
+            found = {k: record[f"option_{k}"] for k in mcq.LETTERS if f"option_{k}" in record}
+            options = found or None
+        gold = next((record[k] for k in _GOLD_COLUMNS if record.get(k) not in (None, "")), None)
+        rows.append(
+            _row(
+                record.get("id"),
+                len(rows) + 1,
+                record[key],
+                record.get("question"),
+                options,
+                gold,
+                record.get("answer"),
+            )
+        )
+    return rows
+
+
+def _load_table(path: Path, text: str) -> list[dict[str, Any]]:
+    header_line = text.split("\n", 1)[0]
+    if path.suffix.lower() in (".tsv", ".tab"):
+        delimiter = "\t"
+    elif path.suffix.lower() == ".csv":
+        delimiter = ","
+    else:
+        delimiter = "\t" if header_line.count("\t") >= max(1, header_line.count(",")) else ","
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(max(old_limit, _FIELD_LIMIT))
+    records: list[list[str]] = []
+    lines: list[int] = []  # the file line each record starts on
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        end = 0
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if any(cell.strip() for cell in record):
+                records.append(record)
+                lines.append(start)
+    except csv.Error as err:
+        raise mcq.DataError(f"{path}: line {end + 1}: not valid CSV/TSV ({err})") from None
+    finally:
+        csv.field_size_limit(old_limit)
+    if not records:
+        raise mcq.DataError(f"{path}: empty file, expected a header row")
+    header = [cell.strip().lstrip("\ufeff").lower() for cell in records[0]]
+    completion_col = next((header.index(c) for c in _COMPLETION_COLUMNS if c in header), None)
+    if completion_col is None:
+        if "reasoning" in header and any(
+            mcq.canonical_column(h) == "correct_answer" for h in header
+        ):
+            return _load_training(path)
+        shown = ", ".join(records[0]) or "nothing"
+        raise mcq.DataError(
+            f"{path}: no 'completion' or 'response' column (header has: {shown}); "
+            "a training TSV needs 'reasoning' and 'correct_answer'"
+        )
+
+    def col(*names: str) -> int | None:
+        return next((header.index(n) for n in names if n in header), None)
+
+    id_col = next((i for i, h in enumerate(header) if mcq.canonical_column(h) == "id"), None)
+    question_col = col("question")
+    gold_col = col(*_GOLD_COLUMNS)
+    answer_col = col("answer")
+    option_cols = {
+        letter: i
+        for i, h in enumerate(header)
+        for letter in mcq.LETTERS
+        if mcq.canonical_column(h) == f"option_{letter}"
+    }
+    width = len(header)
+    bad = [
+        line
+        for line, r in zip(lines[1:], records[1:], strict=True)
+        if len(r) > width and any(c.strip() for c in r[width:])
+    ]
+    if bad:
+        sep = "tab" if delimiter == "\t" else "comma"
+        raise mcq.DataError(
+            f"{path}: {len(bad)} row(s) with more cells than the header (first on line "
+            f"{bad[0]}; an unquoted {sep} inside a cell?)"
+        )
+    rows: list[dict[str, Any]] = []
+    for cells in records[1:]:
+        cells = cells + [""] * (width - len(cells))
+
+        def cell(index: int | None, cells: list[str] = cells) -> str | None:
+            return cells[index] if index is not None else None
+
+        options = {k: cells[i] for k, i in option_cols.items()} or None
+        rows.append(
+            _row(
+                cell(id_col),
+                len(rows) + 1,
+                cells[completion_col],
+                cell(question_col),
+                options,
+                cell(gold_col),
+                cell(answer_col),
+            )
+        )
+    return rows
+
+
+def _load_training(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for q in mcq.load_train(path):
+        rows.append(
+            {
+                "id": q.id,
+                "completion": training_completion(q.correct_answer, q.reasoning),
+                "question": q.question,
+                "options": dict(q.options),
+                "correct_answer": q.correct_answer,
+            }
+        )
+    return rows
+
+
+def _row(
+    raw_id: Any,
+    number: int,
+    completion: Any,
+    question: Any,
+    options: dict[str, Any] | None,
+    gold: Any,
+    answer: Any,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": str(raw_id).strip() if _present(raw_id) else str(number),
+        "completion": completion,
+    }
+    if _present(question):
+        row["question"] = str(question)
+    if options and any(_present(v) for v in options.values()):
+        row["options"] = {str(k): "" if not _present(v) else str(v) for k, v in options.items()}
+    if _present(gold):
+        row["correct_answer"] = str(gold).strip()
+    if _present(answer):
+        row["answer"] = str(answer).strip()
+    return row
+
+
+def _present(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float) and math.isnan(value):
+        return False
+    return str(value).strip() != ""
+
+
+def score_rows(
+    rows: Iterable[dict[str, Any]],
+    preset: str | os.PathLike[str] | Preset = "default",
+    *,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """Score loaded completions; one dict per row: ``id, answer, <components...>, total``.
+
+    Not-applicable components are ``None``; ``answer`` is the extracted letter or ``None``.
+
+    Example:
+        >>> rows = [{"id": "q1", "completion": "答案：A", "correct_answer": "A"}]
+        >>> out = score_rows(rows, "seed")
+        >>> out[0]["id"], out[0]["answer"], out[0]["seed"], out[0]["total"]
+        ('q1', 'A', 0.8, 0.8)
+    """
+    chosen = load_preset(preset)
+    rows = list(rows)
+    iterator: Iterable[dict[str, Any]] = rows
+    if progress and len(rows) >= 2000:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(rows, desc="scoring", unit="completion")
+    out: list[dict[str, Any]] = []
+    for number, row in enumerate(iterator, 1):
+        options = row.get("options")
+        sample = Sample(
+            id=row.get("id"),
+            question=row.get("question"),
+            options=dict(options) if isinstance(options, dict) else None,
+            correct_answer=row.get("correct_answer"),
+        )
+        breakdown = score(row.get("completion"), sample, chosen)
+        scored: dict[str, Any] = {
+            "id": str(row["id"]) if _present(row.get("id")) else str(number),
+            "answer": breakdown.answer,
+        }
+        scored.update({name: breakdown.components.get(name) for name in chosen.weights})
+        scored["total"] = breakdown.total
+        out.append(scored)
+    return out
+
+
+def write_csv(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
+    """Write scored rows as CSV atomically (temp file, then rename); ``None`` -> empty cell."""
+    path = Path(path)
+    columns = list(rows[0]) if rows else ["id", "answer", "total"]
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_cell(row.get(c)) for c in columns])
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value == value else ""
+    return str(value)

@@ -1,0 +1,167 @@
+"""Presets: which components make up a total, with what weights and settings (YAML files).
+
+A preset file looks like::
+
+    name: default
+    description: One line saying what this mix rewards.
+    components:            # name (or package.module:function) -> weight >= 0
+      correctness: 0.4
+      format: 0.2
+    settings:              # optional keyword arguments per component
+      neutrality:
+        lexicon: ../lexicon   # paths are relative to this YAML file
+
+The shipped presets live in ``assets/rewards/``; any other YAML file can be named by path.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import mcq
+from rewards.registry import Component, resolve_component
+
+__all__ = ["PRESET_DIR", "Preset", "list_presets", "load_preset"]
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "assets" / "rewards"
+# Settings whose values are file paths, resolved against the preset file's folder.
+_PATH_SETTINGS = {("neutrality", "lexicon")}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named mix of reward components.
+
+    Attributes:
+        name: The preset's name.
+        description: One line for ``python -m rewards list``.
+        weights: Component name -> weight, in the order of the file.
+        settings: Component name -> keyword arguments passed to it.
+        path: The YAML file it came from ("" when built in code).
+    """
+
+    name: str
+    description: str
+    weights: dict[str, float]
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def components(self) -> dict[str, Component]:
+        """The registry entries of the preset's components, in weight order."""
+        from rewards.registry import COMPONENTS
+
+        return {name: COMPONENTS[name] for name in self.weights}
+
+
+def list_presets() -> list[Preset]:
+    """The shipped presets (``assets/rewards/*.yaml``), sorted by name."""
+    return [load_preset(path) for path in sorted(PRESET_DIR.glob("*.yaml"))]
+
+
+def load_preset(name_or_path: str | os.PathLike[str] | Preset = "default") -> Preset:
+    """Load a preset by name (``default``, ``seed``) or by path to a YAML file.
+
+    Raises:
+        mcq.DataError: unknown preset, unreadable or invalid YAML, unknown component, bad
+            weight, a plugin that cannot be imported.
+
+    Example:
+        >>> preset = load_preset("seed")
+        >>> preset.name, preset.weights
+        ('seed', {'seed': 1.0})
+    """
+    if isinstance(name_or_path, Preset):
+        return name_or_path
+    text = os.fspath(name_or_path)
+    path = Path(text)
+    looks_like_path = text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text
+    if not looks_like_path:
+        path = PRESET_DIR / f"{text}.yaml"
+        if not path.is_file():
+            names = ", ".join(p.stem for p in sorted(PRESET_DIR.glob("*.yaml")))
+            raise mcq.DataError(
+                f"unknown reward preset {text!r}; use one of {names} or a path to a YAML file"
+            )
+    path = path.resolve()
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        raise mcq.DataError(f"reward preset {text}: file not found") from None
+    return _load_file(str(path), mtime)
+
+
+@lru_cache(maxsize=32)
+def _load_file(path_text: str, mtime: float) -> Preset:
+    import yaml
+
+    path = Path(path_text)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise mcq.DataError(f"reward preset {path}: cannot read ({err})") from None
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" line {where.line + 1}" if where is not None else ""
+        raise mcq.DataError(f"reward preset {path}:{line} invalid YAML") from None
+    if not isinstance(data, dict):
+        raise mcq.DataError(f"reward preset {path}: expected a mapping with 'components'")
+    unknown = sorted(set(data) - {"name", "description", "components", "settings"})
+    if unknown:
+        raise mcq.DataError(f"reward preset {path}: unknown keys {unknown}")
+
+    raw_weights = data.get("components")
+    if not isinstance(raw_weights, dict) or not raw_weights:
+        raise mcq.DataError(f"reward preset {path}: 'components' must map names to weights")
+    weights: dict[str, float] = {}
+    refs: dict[str, str] = {}
+    for ref, weight in raw_weights.items():
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight >= 0:
+            raise mcq.DataError(
+                f"reward preset {path}: weight of {ref!r} must be a number >= 0, not {weight!r}"
+            )
+        name = resolve_component(str(ref)).name
+        if name in weights:
+            raise mcq.DataError(f"reward preset {path}: component {name!r} listed twice")
+        weights[name] = float(weight)
+        refs[str(ref)] = name
+    if not any(weights.values()):
+        raise mcq.DataError(f"reward preset {path}: every weight is 0")
+
+    raw_settings = data.get("settings") or {}
+    if not isinstance(raw_settings, dict):
+        raise mcq.DataError(f"reward preset {path}: 'settings' must be a mapping")
+    settings: dict[str, dict[str, Any]] = {}
+    for ref, options in raw_settings.items():
+        name = refs.get(str(ref), str(ref))
+        if name not in weights:
+            raise mcq.DataError(
+                f"reward preset {path}: settings for {ref!r}, which is not among its components"
+            )
+        if not isinstance(options, dict):
+            raise mcq.DataError(f"reward preset {path}: settings of {ref!r} must be a mapping")
+        settings[name] = {
+            key: _resolve_path(path, value) if (name, key) in _PATH_SETTINGS else value
+            for key, value in options.items()
+        }
+
+    return Preset(
+        name=str(data.get("name") or path.stem),
+        description=" ".join(str(data.get("description") or "").split()),
+        weights=weights,
+        settings=settings,
+        path=str(path),
+    )
+
+
+def _resolve_path(preset_path: Path, value: Any) -> Any:
+    """Paths in settings are relative to the preset file (a mapping of paths is resolved too)."""
+    if isinstance(value, dict):
+        return {k: _resolve_path(preset_path, v) for k, v in value.items()}
+    if isinstance(value, str):
+        return str((preset_path.parent / value).resolve())
+    return value

@@ -1,0 +1,100 @@
+"""`python -m inference serve`: vLLM's OpenAI-compatible server, talked to with `openai`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from inference.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_passes_unknown_flags_to_vllm_and_binds_localhost(capsys, demo_base, demo_adapter):
+    code = main(
+        [
+            "serve",
+            "--model",
+            str(demo_base),
+            "--adapter",
+            str(demo_adapter),
+            "--port",
+            "9123",
+            "--max-num-seqs",
+            "4",
+            "--max-model-len",
+            "512",
+            "--print-command",
+        ]
+    )
+    command = capsys.readouterr().out.split()
+    assert code == 0
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert command[command.index("--max-num-seqs") + 1] == "4"
+    assert command.count("--max-model-len") == 1  # the user's value replaces the CPU default
+    assert f"demo-grpo-adapter={demo_adapter.resolve()}" in command
+
+
+def test_openai_client_chats_with_the_served_demo_model(tmp_path, demo_grpo, repo_root):
+    from openai import OpenAI
+
+    port = free_port()
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "inference",
+            "serve",
+            "--model",
+            str(demo_grpo),
+            "--port",
+            str(port),
+        ],
+        cwd=repo_root,
+        env={**os.environ, "PYTHONPATH": str(repo_root)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0)
+    try:
+        deadline = time.monotonic() + 150
+        while True:
+            assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
+            try:
+                models = [m.id for m in client.models.list()]
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        assert models == ["demo-grpo"]
+        reply = client.chat.completions.create(
+            model="demo-grpo",
+            messages=[{"role": "user", "content": "問題：立法院院長如何產生？\nA. 任命\nB. 互選"}],
+            max_tokens=24,
+            temperature=0,
+        )
+        assert reply.choices[0].message.content.strip()
+        assert 0 < reply.usage.completion_tokens <= 24
+    finally:
+        server.send_signal(signal.SIGTERM)  # forwarded to vLLM, which shuts down cleanly
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+    assert server.returncode is not None
