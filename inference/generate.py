@@ -518,7 +518,6 @@ class _Plan:
     size: int = 1
     tokens: int = 0
     seconds: float = 0.0
-    started: float = 0.0
 
     @property
     def todo(self) -> list[Question]:
@@ -539,7 +538,6 @@ def _plan(args: argparse.Namespace) -> _Plan:
     """Validate everything and read what an earlier run left; writes nothing."""
     import rewards
 
-    started = time.perf_counter()
     if args.constrained and args.samples > 1:
         raise UsageError(
             "--constrained gives one pick per question; drop --samples or --constrained"
@@ -600,7 +598,6 @@ def _plan(args: argparse.Namespace) -> _Plan:
         {},
         rank=rank,
         size=size,
-        started=started,
     )
     _check_manifest(out / MANIFEST, settings)
 

@@ -106,7 +106,7 @@ class DemoSettings:
     grpo_steps: int | None = None  # None: max_steps from the recipe
     eval_samples: int = 4
     eval_temperature: float = 0.7
-    eval_max_new_tokens: int = 96
+    eval_max_new_tokens: int | None = None  # None: the recipe's max_completion_length
     skip_eval: bool = False
     threads: int = 2
     grpo_overrides: list[str] = field(default_factory=list)
@@ -344,6 +344,14 @@ def grpo_argv(settings: DemoSettings, base_dir: Path, run_dir: Path) -> list[str
     if settings.grpo_steps is not None:
         argv += ["--max_steps", str(settings.grpo_steps)]
     return argv + list(settings.grpo_overrides)
+
+
+def recipe_value(config: Path, key: str, default: Any = None) -> Any:
+    """One setting of a YAML recipe (``default`` when the recipe does not set it)."""
+    import yaml
+
+    data = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+    return data.get(key, default)
 
 
 def run_grpo(settings: DemoSettings, base_dir: Path, run_dir: Path) -> Path:
@@ -612,6 +620,8 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
         scores: dict[str, ModelScore] = {}
         if not settings.skip_eval:
             t0 = time.perf_counter()
+            if settings.eval_max_new_tokens is None:
+                settings.eval_max_new_tokens = int(recipe_value(settings.config, "max_completion_length", 256))
             scores = evaluate_models(
                 {BASE_DIR: stage / BASE_DIR, MERGED_DIR: stage / MERGED_DIR},
                 test,
@@ -816,6 +826,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default: the recipe's max_steps)")
     p.add_argument("--eval-samples", type=int, default=d.eval_samples, help="samples per test question")
     p.add_argument("--eval-temperature", type=float, default=d.eval_temperature, help="sampling temperature")
+    p.add_argument(
+        "--eval-max-new-tokens",
+        type=int,
+        default=None,
+        help="answer length cap in the evaluation (default: the recipe's max_completion_length)",
+    )
     p.add_argument("--skip-eval", action="store_true", help="do not evaluate or rewrite README.md")
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
     p.add_argument(
@@ -848,6 +864,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         grpo_steps=args.grpo_steps,
         eval_samples=args.eval_samples,
         eval_temperature=args.eval_temperature,
+        eval_max_new_tokens=args.eval_max_new_tokens,
         skip_eval=args.skip_eval,
         threads=args.threads,
         grpo_overrides=[x for a in args.grpo_arg for x in a.split("=", 1)],
