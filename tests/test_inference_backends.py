@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -27,8 +28,11 @@ def hf_backend(demo_base, demo_adapter):
     return get_backend(demo_base, adapter=demo_adapter, backend="transformers")
 
 
-def test_get_backend_returns_the_cached_backend(vllm_backend, demo_grpo):
-    assert get_backend(str(demo_grpo), backend="vllm") is vllm_backend
+def test_get_backend_returns_the_cached_backend_however_the_path_is_spelled(
+    vllm_backend, demo_grpo
+):
+    assert get_backend(os.path.relpath(demo_grpo), backend="vllm") is vllm_backend
+    assert get_backend(str(demo_grpo) + "/", backend="vllm") is vllm_backend
 
 
 def test_vllm_chat_returns_n_generations_per_conversation(vllm_backend, conversations):
@@ -39,13 +43,15 @@ def test_vllm_chat_returns_n_generations_per_conversation(vllm_backend, conversa
 
 @pytest.mark.parametrize("kind", ["vllm", "transformers"])
 def test_sampled_answer_depends_on_its_seed_not_on_the_batch(
-    kind, vllm_backend, hf_backend, conversations
+    kind, vllm_backend, hf_backend, sample_test
 ):
     backend = vllm_backend if kind == "vllm" else hf_backend
-    settings = {"temperature": 1.0, "max_new_tokens": 24, "n": 2}
-    together = backend.chat(conversations[:3], seed=[11, 12, 13], **settings)
-    alone = backend.chat(conversations[1:2], seed=[12], **settings)
-    assert [g.text for g in alone[0]] == [g.text for g in together[1]]
+    # 44 questions x 3 samples: more prompt tokens than one engine step takes.
+    everything = [mcq.build_messages(q) for q in mcq.load_test(sample_test)]
+    settings = {"temperature": 1.0, "max_new_tokens": 24, "n": 3}
+    together = backend.chat(everything, seed=list(range(100, 144)), **settings)
+    alone = backend.chat(everything[30:31], seed=[130], **settings)
+    assert [g.text for g in alone[0]] == [g.text for g in together[30]]
 
 
 @pytest.mark.parametrize("kind", ["vllm", "transformers"])

@@ -317,6 +317,7 @@ def test_resuming_with_other_settings_is_refused(
     [
         (["--constrained", "--samples", "3"], "--constrained"),
         (["--samples", "0"], "--samples"),
+        (["--samples", "3", "--temperature", "0"], "--temperature"),
         (["--engine-arg", "no-equals-sign"], "KEY=VALUE"),
         (["--backend", "transformers", "--tensor-parallel-size", "2"], "--tensor-parallel-size"),
     ],

@@ -24,6 +24,7 @@ import math
 import os
 import platform
 import random
+import re
 import shutil
 import signal
 import sys
@@ -100,7 +101,7 @@ class DemoSettings:
     config: Path = DEFAULT_CONFIG
     seed: int = 0
     vocab_size: int = 6000
-    sft_steps: int = 60
+    sft_steps: int = 200
     sft_batch_size: int = 8
     sft_lr: float = 2e-3
     grpo_steps: int | None = None  # None: max_steps from the recipe
@@ -242,12 +243,46 @@ class SupervisedExample:
     target: str
 
 
-def supervised_examples(questions: Sequence[mcq.Question]) -> list[SupervisedExample]:
-    """mcq's chat prompt for each question, with ``答案：{X}\\n理由：{reasoning}`` as the target."""
+#: Answer styles of the supervised warm-up and how many copies of each question get each one.
+#: Untuned instruct models often answer at the end, or name the option by its text instead of
+#: its letter; mixing those in gives demo-base that behaviour, and GRPO (whose ``format`` and
+#: ``correctness`` rewards favour ``答案：X`` first) something real to learn.
+STYLE_MIX: tuple[tuple[str, int], ...] = (("answer_first", 2), ("answer_last", 1), ("option_text", 1))
+
+_CLOSING_LETTER = re.compile(r"正確答案(?:為|是)\s*([A-D])")
+
+
+def styled_answer(q: mcq.Question, style: str) -> str:
+    """The reference answer to ``q`` written in one of the :data:`STYLE_MIX` styles.
+
+    ``answer_first`` is the format the prompt asks for (``答案：X`` then ``理由：...``);
+    ``answer_last`` is the reasoning alone, whose closing sentence names the letter;
+    ``option_text`` is the reasoning with that letter replaced by the option's wording, so no
+    letter can be extracted.
+    """
+    reasoning = (q.reasoning or "").strip()
+    letter = q.correct_answer or "A"
+    if style == "answer_first":
+        return target_text(letter, reasoning)
+    if not _CLOSING_LETTER.search(reasoning):
+        reasoning = f"{reasoning}因此正確答案為{letter}。"
+    if style == "answer_last":
+        return reasoning
+    if style == "option_text":
+        return _CLOSING_LETTER.sub(lambda m: f"較合適的說法是「{q.options[m.group(1)]}」", reasoning)
+    raise ValueError(f"unknown answer style {style!r}")
+
+
+def supervised_examples(
+    questions: Sequence[mcq.Question], styles: Sequence[tuple[str, int]] = STYLE_MIX
+) -> list[SupervisedExample]:
+    """mcq's chat prompt for each question with its reference answer, once per style copy."""
     return [
-        SupervisedExample(mcq.build_messages(q), target_text(q.correct_answer, q.reasoning or ""))
+        SupervisedExample(mcq.build_messages(q), styled_answer(q, style))
         for q in questions
         if q.correct_answer
+        for style, copies in styles
+        for _ in range(copies)
     ]
 
 
@@ -718,12 +753,22 @@ def render_readme(report: Mapping[str, Any], out: Path) -> str:
         "pre-tokenizer; ChatML template (`<|im_start|>` / `<|im_end|>`, eos `<|im_end|>`, "
         "pad `<|endoftext|>`).",
         f"- Supervised warm-up: {s['sft_steps']} AdamW steps, batch {s['sft_batch_size']}, lr "
-        f"{s['sft_lr']}, on `mcq.build_messages` prompts with target `答案：X\\n理由：<reasoning>`; "
-        f"loss {report['sft_loss'][0]:.2f} → {report['sft_loss'][1]:.2f}. Stopped early on "
-        "purpose: the format is not yet reliable, which leaves GRPO something to do.",
+        f"{s['sft_lr']} (cosine), on `mcq.build_messages` prompts; loss "
+        f"{report['sft_loss'][0]:.2f} → {report['sft_loss'][1]:.2f}. The targets mix three answer "
+        "styles of the same reference reasoning ("
+        + ", ".join(f"{name} ×{copies}" for name, copies in STYLE_MIX)
+        + "): `答案：X\\n理由：...` as the prompt asks; the reasoning alone, ending in "
+        "`因此正確答案為X`; and the reasoning ending in the option's wording instead of its "
+        "letter. So `demo-base` behaves like an instruct model that follows the requested "
+        "format only about half the time, and GRPO has a real job: teach the format the "
+        "rewards ask for.",
         f"- GRPO: `python -m training grpo --config {_repo_relative(Path(s['config']))}` code path "
         "(TRL GRPOTrainer, LoRA on q/k/v/o), `default` rewards preset"
         + f", {report['grpo_steps']} steps; LoRA and trainer settings are in the recipe.",
+        "",
+        "Why not simply stop the warm-up early so the format is shaky? Tried: after 40 "
+        "supervised steps the model babbles, and GRPO on top of it learned to repeat `答案：` "
+        "markers until some letter could be extracted: a better score and a worse model.",
         "",
         "## Sizes",
         "",
