@@ -44,6 +44,8 @@ DEFAULT_OUT = REPO_ROOT / "assets" / "models"
 DEFAULT_CONFIG = REPO_ROOT / "assets" / "configs" / "demo-cpu.yaml"
 LEXICON_DIR = REPO_ROOT / "assets" / "lexicon"
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
+
 BASE_DIR = "demo-base"
 ADAPTER_DIR = "demo-grpo-adapter"
 MERGED_DIR = "demo-grpo"
@@ -399,17 +401,19 @@ def run_grpo(settings: DemoSettings, base_dir: Path, run_dir: Path) -> Path:
     return run_dir
 
 
-def save_adapter(run_dir: Path, out_dir: Path, base_ref: str) -> None:
+def save_adapter(run_dir: Path, out_dir: Path, base_ref: str, tokenizer_dir: Path) -> None:
     """Copy the adapter files of a GRPO run folder to ``out_dir`` (atomically).
 
     ``base_model_name_or_path`` is set to ``base_ref`` (repo-relative, as zhongli runs from the
     repository root) so the adapter names the committed base rather than a scratch folder.
     """
-    keep = ("adapter_config.json", "adapter_model.safetensors")
     tmp = _scratch_dir(out_dir)
     try:
-        for name in keep:
+        for name in ("adapter_config.json", "adapter_model.safetensors"):
             shutil.copy2(run_dir / name, tmp / name)
+        for name in TOKENIZER_FILES:  # the base's tokenizer, so the folder is self-contained
+            if (Path(tokenizer_dir) / name).is_file():
+                shutil.copy2(Path(tokenizer_dir) / name, tmp / name)
         config_path = tmp / "adapter_config.json"
         config = json.loads(config_path.read_text(encoding="utf-8"))
         config["base_model_name_or_path"] = base_ref
@@ -645,7 +649,9 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
         t0 = time.perf_counter()
         run_dir = run_grpo(settings, stage / BASE_DIR, stage / "grpo-run")
         state = json.loads((run_dir / "trainer_state.json").read_text(encoding="utf-8"))
-        save_adapter(run_dir, stage / ADAPTER_DIR, base_ref=_repo_relative(out / BASE_DIR))
+        save_adapter(
+            run_dir, stage / ADAPTER_DIR, _repo_relative(out / BASE_DIR), tokenizer_dir=stage / BASE_DIR
+        )
         timings["grpo"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         merge_adapter(stage / BASE_DIR, stage / ADAPTER_DIR, stage / MERGED_DIR)
@@ -691,7 +697,7 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
     report["total_size"] = sum(report["sizes"].values())
     if not settings.skip_eval:
         write_text_atomic(out / "README.md", render_readme(report, out))
-    write_text_atomic(out / ".last-build.json", json.dumps(report, ensure_ascii=False, indent=2))
+    write_text_atomic(out / "build-report.json", json.dumps(report, ensure_ascii=False, indent=2))
     _say(f"done in {timings['total'] / 60:.1f} min; {out} holds {report['total_size'] / 2**20:.1f} MiB")
     return report
 
