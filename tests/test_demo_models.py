@@ -137,3 +137,14 @@ def test_demo_cli_rejects_a_missing_data_file_with_exit_code_2(tmp_path, capsys)
     assert code == 2
     assert err.count("\n") == 1 and "nope.tsv" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_build_report_shows_grpo_beating_base_on_reward_and_extractable_share():
+    report = json.loads((MODELS / "build-report.json").read_text(encoding="utf-8"))
+    base, tuned = report["scores"][demo.BASE_DIR], report["scores"][demo.MERGED_DIR]
+    assert tuned["completions"] == base["completions"] > 0
+    assert tuned["mean_total"] - base["mean_total"] >= 0.05
+    assert tuned["extractable"] > base["extractable"]
+    readme = (MODELS / "README.md").read_text(encoding="utf-8")
+    assert report["command"] in readme
+    assert f"{tuned['mean_total']:.3f}" in readme and f"{base['mean_total']:.3f}" in readme

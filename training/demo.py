@@ -5,8 +5,10 @@
 1. a byte-level BPE tokenizer on the sample training data, the prompt text and the
    lexicons (ChatML chat template like Qwen2's: ``<|im_start|>`` / ``<|im_end|>``);
 2. a tiny Qwen2 model (head_dim 64, which vLLM's CPU attention accepts) warm-started by a short
-   supervised pass on ``assets/data/sample_train.tsv`` so that it writes ``答案：X`` then
-   ``理由：...`` -> ``demo-base``;
+   supervised pass on ``assets/data/sample_train.tsv``. Half of its targets are ``答案：X`` then
+   ``理由：...``; the rest answer at the end or name the option by its wording (see
+   :data:`STYLE_MIX`), like an instruct model that follows the format only sometimes
+   -> ``demo-base``;
 3. a GRPO run with the ``default`` rewards preset through the same code path as
    ``python -m training grpo --config assets/configs/demo-cpu.yaml`` -> ``demo-grpo-adapter``
    (PEFT LoRA) and ``demo-grpo`` (the adapter merged into demo-base);
@@ -88,7 +90,7 @@ MODEL_SHAPE: dict[str, Any] = {
 EPILOG = """\
 example:
   python -m training demo                       # rebuild assets/models (about 10 min on 2 cores)
-  python -m training demo --out /tmp/demo --sft-steps 40 --grpo-steps 20 --skip-eval
+  python -m training demo --out /tmp/demo --sft-steps 40 --grpo-steps 5 --skip-eval  # smoke run
 """
 
 
@@ -430,7 +432,7 @@ def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path, *, dtype: st
     would round part of them away), and only the result is cast for storage.
     """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     from training import merge
 
@@ -438,8 +440,7 @@ def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path, *, dtype: st
     try:
         merge.merge_adapter(adapter_dir, scratch / "fp32", str(base_dir), dtype="float32")
         model = AutoModelForCausalLM.from_pretrained(scratch / "fp32", dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(base_dir)
-        save_model_dir(model, tokenizer, out_dir, dtype=dtype)
+        save_model_dir(model, Path(base_dir), out_dir, dtype=dtype)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -543,21 +544,40 @@ def evaluate_models(
 
 
 def save_model_dir(model, tokenizer, out_dir: Path, *, dtype: str = "bfloat16") -> None:
-    """Save ``model`` (cast to ``dtype``, safetensors) and ``tokenizer`` to ``out_dir`` atomically.
+    """Save ``model`` (cast to ``dtype``, safetensors) and its tokenizer to ``out_dir`` atomically.
 
-    Everything is written to a scratch sibling folder first and then swapped in, so a reader
-    never sees a half-written model and a failed save leaves the previous one untouched.
+    ``tokenizer`` is a tokenizer object, or a model folder whose tokenizer files are copied
+    byte for byte. Everything is written to a scratch sibling folder first and then swapped
+    in, so a reader never sees a half-written model and a failed save leaves the previous one
+    untouched.
     """
     import torch
 
     tmp = _scratch_dir(out_dir)
     try:
         model.to(getattr(torch, dtype)).save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
+        if isinstance(tokenizer, str | os.PathLike):
+            for name in TOKENIZER_FILES:
+                if (Path(tokenizer) / name).is_file():
+                    shutil.copy2(Path(tokenizer) / name, tmp / name)
+        else:
+            tokenizer.save_pretrained(tmp)
+            _name_tokenizer_class(tmp / "tokenizer_config.json")
         _swap_dir(tmp, out_dir)
     finally:
         model.to(torch.float32)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _name_tokenizer_class(config_path: Path) -> None:
+    """Record ``Qwen2Tokenizer`` as the class: transformers 4 and 5 (and so vLLM) load it alike.
+
+    transformers 5 loads a qwen2 model's tokenizer as Qwen2Tokenizer whatever the file says;
+    naming it lets transformers 4 find the same class instead of failing on ``TokenizersBackend``.
+    """
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "Qwen2Tokenizer"
+    config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def _scratch_dir(out_dir: Path) -> Path:
@@ -775,6 +795,25 @@ def render_readme(report: Mapping[str, Any], out: Path) -> str:
         "Why not simply stop the warm-up early so the format is shaky? Tried: after 40 "
         "supervised steps the model babbles, and GRPO on top of it learned to repeat `答案：` "
         "markers until some letter could be extracted: a better score and a worse model.",
+        "",
+        "## Using them",
+        "",
+        "```python",
+        "from transformers import AutoModelForCausalLM, AutoTokenizer",
+        f'model = AutoModelForCausalLM.from_pretrained("assets/models/{MERGED_DIR}")',
+        f'tokenizer = AutoTokenizer.from_pretrained("assets/models/{MERGED_DIR}")',
+        "",
+        "# vLLM's CPU build (inside `if __name__ == \"__main__\":`); base + LoRA works too:",
+        "from vllm import LLM",
+        "from vllm.lora.request import LoRARequest",
+        f'llm = LLM("assets/models/{BASE_DIR}", max_model_len=1024, kv_cache_memory_bytes=512 << 20,',
+        "          enable_lora=True, max_lora_rank=16)",
+        f'lora = LoRARequest("grpo", 1, "assets/models/{ADAPTER_DIR}")',
+        "```",
+        "",
+        "On a CPU, vLLM sizes its KV cache as `gpu_memory_utilization` x the NUMA node's memory",
+        "minus the RSS of the process; with 0.05 that came out negative on the build machine,",
+        "so give `kv_cache_memory_bytes` (as `inference.backends` does) or a larger share.",
         "",
         "## Sizes",
         "",
