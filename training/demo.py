@@ -419,6 +419,7 @@ def save_adapter(run_dir: Path, out_dir: Path, base_ref: str, tokenizer_dir: Pat
         config_path = tmp / "adapter_config.json"
         config = json.loads(config_path.read_text(encoding="utf-8"))
         config["base_model_name_or_path"] = base_ref
+        config["target_modules"] = sorted(config["target_modules"])  # PEFT keeps a set: fix the order
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         _swap_dir(tmp, out_dir)
     finally:
@@ -742,7 +743,6 @@ def _process_alive(pid: int) -> bool:
 
 def render_readme(report: Mapping[str, Any], out: Path) -> str:
     """The assets/models/README.md text: what the models are, how they were built, how they score."""
-    import torch
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(out / BASE_DIR)
@@ -773,7 +773,7 @@ def render_readme(report: Mapping[str, Any], out: Path) -> str:
         f"{config.num_attention_heads} attention heads / {config.num_key_value_heads} KV heads "
         f"(head_dim {config.hidden_size // config.num_attention_heads}, which vLLM's CPU attention "
         f"needs), MLP {config.intermediate_size}, tied embeddings, "
-        f"{params / 1e6:.2f}M parameters, stored in {config.dtype or torch.bfloat16}.",
+        f"{params / 1e6:.2f}M parameters, stored in {str(config.dtype).removeprefix('torch.')}.",
         f"- Tokenizer: byte-level BPE, {report['vocab_size']} tokens, trained on the sample training "
         "data, the prompt text and the lexicons (each also in Simplified Chinese); Qwen2's "
         "pre-tokenizer; ChatML template (`<|im_start|>` / `<|im_end|>`, eos `<|im_end|>`, "
