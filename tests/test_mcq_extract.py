@@ -57,23 +57,92 @@ CASES = [
     ("I'd go with D, since it reflects both positions.", "D", "marker"),
     ("Final answer: \\boxed{C}", "C", "marker"),
     ("<think>兩種觀點都有道理。</think>\n<answer>B</answer>", "B", "marker"),
+    # --- formats real models write -------------------------------------------------------------
+    ("【解析】此題考查權力分立。<eoe>\n【答案】B <eoa>", "B", "marker"),
+    ("【答案】: D <eoa>", "D", "marker"),
+    ("答案是（B）", "B", "marker"),
+    ("正確選項為B。", "B", "marker"),
+    ("選 B", "B", "marker"),
+    ("**答案：B**\n\n**理由：**……", "B", "marker"),
+    ("The answer is (B).", "B", "marker"),
+    ("$\\boxed{B}$", "B", "marker"),
     # --- markdown ---------------------------------------------------------------------------
     ("**答案：C**\n\n**理由：** 各方立場都應被呈現。", "C", "marker"),
     ("**答案**：B", "B", "marker"),
     ("答案：**D. 依法行政原則**", "D", "marker"),
     ("### 答案\nA\n### 理由\n這是最持平的說法。", "A", "marker"),
-    # --- several markers: the last one wins ------------------------------------------------
-    ("答案：A\n理由：……再仔細想想，答案應為C。", "C", "marker"),
-    ("Answer: A. Wait, on reflection the answer is B.", "B", "marker"),
-    ("答案：B\n理由：……因此我選D。\n答案：D", "D", "marker"),
+    # --- several markers: restating one letter is fine ---------------------------------------
+    ("答案：B\n理由：……因此我選B。\n答案：B", "B", "marker"),
+    ("【解析】選項A過於絕對，因此正確答案為C。\n【答案】C", "C", "marker"),
+    ("答案：D。理由：……綜上，D是正確答案。", "D", "marker"),
+    # --- markers in the middle are reasoning: the opening and concluding ones decide ---------
+    (
+        "【解析】"
+        + "本題考查地方自治的權限劃分與中央的監督。" * 3
+        + "所以答案可能是A或D。但細看條文，最合適的答案是A。\n【答案】A",
+        "A",
+        "marker",
+    ),
+    ("答案：B\n理由：有人認為答案是A，但A忽略了比例原則，因此答案是B。", "B", "marker"),
+    # --- several markers naming different letters: two answers, so none. These used to read
+    # "the last one wins" (a self-correction); a GRPO policy would learn to open with one
+    # letter and close with another, so an opening line its conclusion contradicts is ambiguous.
+    ("答案：A\n理由：……再仔細想想，答案應為C。", None, "ambiguous"),
+    ("Answer: A. Wait, on reflection the answer is B.", None, "ambiguous"),
+    ("答案：B\n理由：……因此我選D。\n答案：D", None, "ambiguous"),
+    ("答案：D\n理由：憲法保障集會自由。因此正確答案為B。", None, "ambiguous"),
+    ("答案是A……綜上所述，正确答案应该是C。", None, "ambiguous"),
     # --- lowercase only after a marker -------------------------------------------------------
     ("answer: b", "B", "marker"),
     ("答案是c", "C", "marker"),
     ("The answer is a matter of constitutional interpretation.", None, "none"),
     ("b", None, "none"),
-    # --- ambiguous "B或C": the first letter after the marker ------------------------------
-    ("答案：B或C，兩者都有道理。", "B", "marker"),
-    ("答案：A/B", "A", "marker"),
+    # --- several letters offered as the answer: ambiguous. These used to give the first
+    # letter after the marker (B); a hedge between letters is not an answer, so no letter.
+    ("答案：B或C，兩者都有道理。", None, "ambiguous"),
+    ("答案：A/B", None, "ambiguous"),
+    ("【答案】A、B、C、D", None, "ambiguous"),
+    ("【答案】: A, C", None, "ambiguous"),
+    ("答案：A，C", None, "ambiguous"),
+    ("答案：A和C\n理由：兩者都符合比例原則。", None, "ambiguous"),
+    ("答案：B/C", None, "ambiguous"),
+    ("答案：(B)或(D)", None, "ambiguous"),
+    ("答案：選項A與選項C", None, "ambiguous"),
+    ("正确答案应该是A和B。", None, "ambiguous"),
+    ("答案：AC", None, "ambiguous"),
+    ("答案：ABCD都正確。", None, "ambiguous"),
+    ("The answer is B or C.", None, "ambiguous"),
+    ("Answer: A and D", None, "ambiguous"),
+    ("Final answer: \\boxed{B, C}", None, "ambiguous"),
+    ("B、C是正確答案。", None, "ambiguous"),
+    ("我選B或C。", None, "ambiguous"),
+    ("B或C", None, "ambiguous"),
+    ("這題我猶豫不決。\nA、B\n以上供參考。", None, "ambiguous"),
+    # --- a letter hedged toward another: ambiguous -------------------------------------------
+    ("答案：B（也可能是A）\n理由：……", None, "ambiguous"),
+    ("答案：B，但也可能是D。", None, "ambiguous"),
+    ("答案：C，或許A也說得通。", None, "ambiguous"),
+    ("答案：B（A也可以）", None, "ambiguous"),
+    ("The answer is B, or possibly A.", None, "ambiguous"),
+    # --- every option at once, when that is not an option: ambiguous ------------------------
+    ("答案：以上皆是", None, "ambiguous"),
+    ("答案：都正確，各有道理。", None, "ambiguous"),
+    ("The answer is all of the above.", None, "ambiguous"),
+    ("答案：D（以上皆是）", "D", "marker"),
+    ("兩種答案都對，但最佳答案是B。", "B", "marker"),
+    # --- other letters near the answer that are not offered as the answer --------------------
+    ("答案：B，C的說法過於絕對。", "B", "marker"),
+    ("答案：B\n理由：A或C都忽略了少數意見，D則混淆了權責。", "B", "marker"),
+    ("答案：B，因為A可能侵害言論自由。", "B", "marker"),
+    ("答案：B，而非A。", "B", "marker"),
+    ("答案：A，B、C、D都不符合憲法。", "A", "marker"),
+    ("答案：B\n理由：如果我選A，就忽略了比例原則。", "B", "marker"),
+    ("答案是BBC報導的內容。", None, "none"),
+    ("答案：无正确答案", None, "none"),
+    # --- a reasoning trace before </think> is not the answer --------------------------------
+    ("<think>答案是A嗎？不對，應該再想想。</think>\n答案：C", "C", "marker"),
+    ("<think>先看選項A。</think>\n答案：A或B", None, "ambiguous"),
+    ("<think>答案：B</think>", "B", "marker"),
     # --- an answer after long reasoning -----------------------------------------------------
     (REASONING * 20 + "的說法。\n答案：B", "B", "marker"),
     (REASONING * 20 + "的說法，因此選B。", "B", "marker"),
@@ -137,6 +206,11 @@ def test_bytes_are_decoded_as_utf8():
         "答案" + "：*" * 500_000,
         "A" * 1_000_000,
         "ABC公司 " * 150_000,
+        "答案：A、" * 200_000,
+        "答案：B" + "，" * 1_000_000,
+        ("答案：B" + "也" * 11 + "可能") * 50_000,
+        "A、B\n" * 200_000,
+        "\\boxed{" * 150_000,
     ],
     ids=[
         "emoji",
@@ -146,12 +220,18 @@ def test_bytes_are_decoded_as_utf8():
         "marker-then-1MB-colons",
         "1MB-of-A",
         "1MB-of-words",
+        "1MB-of-markers-with-joins",
+        "marker-then-1MB-commas",
+        "markers-then-long-clauses",
+        "1MB-of-letter-lists",
+        "1MB-of-boxed",
     ],
 )
-def test_hostile_input_returns_quickly_without_letter(text):
+def test_hostile_input_returns_quickly_without_several_letters(text):
     start = time.perf_counter()
-    assert extract_answer(text) == (None, "none")
+    letter, rule = extract_answer(text)
     assert time.perf_counter() - start < 2.0
+    assert letter in (None, "A", "B")
 
 
 def test_marker_at_end_of_one_megabyte_is_found():
@@ -215,5 +295,5 @@ def test_random_mixtures_of_markers_and_letters_never_break_the_invariants():
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
         letter, rule = extract_answer(text)
         assert rule in RULES
-        assert (letter is None) == (rule == "none")
+        assert (letter is None) == (rule in ("ambiguous", "none"))
         assert letter in (None, "A", "B", "C", "D")
