@@ -25,6 +25,7 @@ examples:
   python -m app --base-model Qwen/Qwen2.5-7B-Instruct --adapter runs/grpo/final
   python -m app --base-model M --tuned-model runs/grpo/merged --port 8080   # transformers
   python -m app --host 0.0.0.0 --auth alice:s3cret  # reachable from the network: use --auth
+  python -m app --prompt fewshot                  # questions asked with assets/prompts/fewshot.yaml
 
 Models load once, before the server starts. Scripted use: see the API page (footer link
 "Use via API") or app/README.md for a gradio_client example.
@@ -61,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default with no model flags: the embedded demo-grpo adapter)",
     )
     p.add_argument("--preset", default="default", help="reward preset name or YAML path")
+    p.add_argument(
+        "--prompt",
+        default="default",
+        metavar="NAME|PATH",
+        help="prompt variant for questions: assets/prompts/ name (default, fewshot) or YAML path",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--auth", default=None, metavar="USER:PASS", help="require this login")
@@ -136,8 +143,9 @@ def resolve(args: argparse.Namespace) -> tuple[ModelChoice, tuple[str, str] | No
     return ModelChoice(base, tuned, adapter, backend), auth
 
 
-def _check_preset(preset: str) -> None:
-    """Raise :class:`UsageError` unless ``preset`` names a shipped preset or a readable YAML."""
+def _check_preset(preset: str, prompt: str = "default") -> None:
+    """Raise :class:`UsageError` unless ``preset`` and ``prompt`` name shipped files or
+    readable YAML files."""
     import mcq
     import rewards
 
@@ -145,6 +153,10 @@ def _check_preset(preset: str) -> None:
         rewards.load_preset(preset)
     except mcq.DataError as err:
         raise UsageError(f"--preset {preset}: {str(err).splitlines()[0]}") from None
+    try:
+        mcq.load_prompt(prompt)
+    except mcq.DataError as err:
+        raise UsageError(f"--prompt {prompt}: {str(err).splitlines()[0]}") from None
 
 
 def _port_busy(host: str, port: int) -> str | None:
@@ -177,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         models, auth = resolve(args)
-        _check_preset(args.preset)
+        _check_preset(args.preset, args.prompt)
     except UsageError as err:
         print(f"python -m app: {err}", file=sys.stderr)
         return 2
@@ -190,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from app.service import AppService
 
-    service = AppService(models, preset=args.preset)
+    service = AppService(models, preset=args.preset, prompt=args.prompt)
     tuned_desc = models.tuned_model or f"{models.base_model} + adapter {models.adapter}"
     print(
         f"zhongli app: loading models (backend {models.backend}) — base {models.base_model}; "

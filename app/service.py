@@ -69,13 +69,21 @@ class AppService:
         preset: the reward preset name or path chosen by whoever started the app.
         engine_kwargs: passed to ``inference.backends.get_backend`` (e.g. vLLM's
             ``max_model_len``).
+        prompt: the prompt variant (``assets/prompts/`` name or YAML path) for questions.
     """
 
     def __init__(
-        self, models: ModelChoice, preset: str = "default", engine_kwargs: dict | None = None
+        self,
+        models: ModelChoice,
+        preset: str = "default",
+        engine_kwargs: dict | None = None,
+        prompt: str = "default",
     ):
+        import mcq
+
         self.models = models
         self.preset_name = preset
+        self.prompt = mcq.load_prompt(prompt)
         self.engine_kwargs = dict(engine_kwargs or {})
         # Backends are thread-safe (transformers: a lock; vLLM: concurrent streams share the
         # engine's batches); the queue's concurrency limit bounds how many run at once.
@@ -109,7 +117,8 @@ class AppService:
         m = self.models
         return (
             f"base: {m.label('base')} · tuned: {m.label('tuned')} · backend: {self.backend_name}"
-            f" · reward preset: {self.preset.name} · models loaded in {self.load_seconds:.1f} s"
+            f" · reward preset: {self.preset.name} · prompt: {self.prompt.name}"
+            f" · models loaded in {self.load_seconds:.1f} s"
         )
 
     def info(self) -> dict[str, Any]:
@@ -120,6 +129,7 @@ class AppService:
             "backend": self.backend_name,
             "preset": self.preset.name,
             "presets": self.preset_names(),
+            "prompt": self.prompt.name,
             "load_seconds": round(self.load_seconds, 2),
             "limits": {k: getattr(LIMITS, k) for k in LIMITS.__dataclass_fields__},
         }
@@ -169,7 +179,7 @@ class AppService:
         """Stream one chat turn: ``{"model", "reply", "done": False}`` while the reply grows,
         then the finished reply with ``"done": True`` and its reward ``"breakdown"``.
         """
-        messages = chat_messages(message, history, system_prompt)
+        messages = chat_messages(message, history, system_prompt, self.prompt.system or "")
         temperature = check_number("temperature", temperature, 0.0, 2.0)
         max_new_tokens = int(check_number("max tokens", max_new_tokens, 1, LIMITS.max_new_tokens))
         model = self.models.label(side) if side in SIDES else side
@@ -248,7 +258,8 @@ class AppService:
         temperature = check_number("temperature", temperature, 0.0, 2.0)
         max_new_tokens = int(check_number("max tokens", max_new_tokens, 1, LIMITS.max_new_tokens))
         system = check_text("system prompt", system_prompt, LIMITS.system_prompt_chars)
-        messages = mcq.build_messages(q, system or mcq.SYSTEM_PROMPT)
+        own = {} if not system else {"system_prompt": system}
+        messages = mcq.build_messages(q, self.prompt, **own)
         start = time.perf_counter()
         text = self.generate(side, messages, temperature, max_new_tokens)
         seconds = time.perf_counter() - start
@@ -330,10 +341,15 @@ class AppService:
 
 
 def chat_messages(
-    message: object, history: Sequence[Any] | None, system_prompt: object
+    message: object,
+    history: Sequence[Any] | None,
+    system_prompt: object,
+    default_system: str | None = None,
 ) -> list[dict[str, str]]:
     """Check a chat turn and its history; return the messages to send to the model.
 
+    An empty ``system_prompt`` means ``default_system`` (None: mcq's default system turn;
+    "": no system turn).
     History items are ``{"role": "user"|"assistant", "content": str}``; Gradio 6's
     ``[{"type": "text", "text": ...}]`` content lists are accepted too.
     """
@@ -346,7 +362,8 @@ def chat_messages(
         raise InputError(
             f"the conversation is longer than {LIMITS.history_turns} turns; clear it to go on"
         )
-    messages = [{"role": "system", "content": system or mcq.SYSTEM_PROMPT}]
+    system = system or (mcq.SYSTEM_PROMPT if default_system is None else default_system)
+    messages = [{"role": "system", "content": system}] if system else []
     for i, turn in enumerate(turns):
         role = turn.get("role") if isinstance(turn, dict) else None
         if role not in ("user", "assistant"):

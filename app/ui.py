@@ -263,7 +263,7 @@ def build_app(service: AppService) -> Any:
                     clear_btn = gr.Button("Clear", scale=1)
                 with gr.Accordion("Generation settings", open=False):
                     system_prompt = gr.Textbox(
-                        mcq.SYSTEM_PROMPT,
+                        service.prompt.system or "",
                         label="System prompt",
                         lines=3,
                         max_length=LIMITS.system_prompt_chars,

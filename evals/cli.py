@@ -146,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
     demo.add_argument(
+        "--prompt",
+        default="default",
+        metavar="NAME|PATH",
+        help="prompt variant for both models (assets/prompts/ name or YAML path; default default)",
+    )
+    demo.add_argument(
         "--reuse", action="store_true", help="reuse results already in --work instead of generating"
     )
     return parser

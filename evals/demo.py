@@ -13,6 +13,7 @@ import logging
 import shutil
 from pathlib import Path
 
+import mcq
 from evals.data import EvalInputError
 
 __all__ = ["DEMO_LABELS", "build_demo_report", "generate_results"]
@@ -59,6 +60,11 @@ def build_demo_report(args: argparse.Namespace) -> dict:
     for path in (args.input, args.gold, args.base, args.tuned):
         if not Path(path).exists():
             raise EvalInputError(f"{path}: not found (run from the repository root)")
+    prompt = getattr(args, "prompt", "default")
+    try:
+        mcq.load_prompt(prompt)
+    except mcq.DataError as err:
+        raise EvalInputError(f"--prompt {prompt}: {err}") from None
     results = {}
     for label, model in zip(DEMO_LABELS, (args.base, args.tuned), strict=True):
         folder = args.work / label
@@ -71,7 +77,10 @@ def build_demo_report(args: argparse.Namespace) -> dict:
                 args.input,
                 fresh,
                 backend=args.backend,
-                extra=["--max-new-tokens", str(args.max_new_tokens), "--seed", str(args.seed)],
+                extra=[
+                    *("--max-new-tokens", str(args.max_new_tokens), "--seed", str(args.seed)),
+                    *("--prompt", str(prompt)),
+                ],
             )
             shutil.rmtree(folder, ignore_errors=True)
             fresh.rename(folder)
@@ -88,7 +97,8 @@ def build_demo_report(args: argparse.Namespace) -> dict:
     ]
     note = (
         f"Made by `python -m evals demo-report`: {args.base} (base) and {args.tuned} (tuned) "
-        f"answered {args.input} with `python -m inference generate`, then `python -m evals "
+        f"answered {args.input} with `python -m inference generate --prompt {prompt}`, then "
+        f"`python -m evals "
         f"compare` scored both with the default reward preset against {args.gold}. The demo "
         "models are tiny and trained for seconds on a CPU: the numbers show what the report "
         "looks like, not how good a real model is."

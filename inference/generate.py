@@ -1,8 +1,9 @@
 """``python -m inference generate``: answer a test file and write a competition submission.
 
-For every question: ask the model (``mcq.build_messages``), extract the letter
-(``mcq.extract_answer``), score the answer with a rewards preset, and, where no letter can be
-extracted, ask again with the answer constrained to A-D (``answer_source=constrained``).
+For every question: ask the model (``mcq.build_messages`` with the ``--prompt`` variant),
+extract the letter (``mcq.extract_answer``), score the answer with a rewards preset, and, where
+no letter can be extracted, ask again with the answer constrained to A-D
+(``answer_source=constrained``).
 ``--samples N`` draws N answers and keeps the majority letter (self-consistency); a tie goes
 to the letter whose best answer has the highest total reward.
 
@@ -147,6 +148,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="rewards preset for the score columns (default: default)",
     )
     parser.add_argument(
+        "--prompt",
+        default="default",
+        metavar="NAME|PATH",
+        help="prompt variant: a name in assets/prompts/ (default, fewshot) or a YAML file "
+        "(default: default)",
+    )
+    parser.add_argument(
         "--chunk-size",
         type=_positive_int,
         default=256,
@@ -224,6 +232,8 @@ class Settings:
     constrained: bool
     seed: int
     preset: str
+    prompt: str
+    prompt_fingerprint: str
     chunk_size: int
     input_fingerprint: str
 
@@ -410,17 +420,25 @@ def _decide(samples: list[_Scored]) -> tuple[_Scored, str | None, str]:
 class _Answerer:
     """Answers chunks of questions with one backend and one preset."""
 
-    def __init__(self, backend: Any, settings: Settings, preset: Any, components: list[str]):
+    def __init__(
+        self,
+        backend: Any,
+        settings: Settings,
+        preset: Any,
+        components: list[str],
+        prompt: mcq.Prompt,
+    ):
         self.backend = backend
         self.settings = settings
         self.preset = preset
+        self.prompt = prompt
         self.components = components
         self.generated_tokens = 0
         self.generation_seconds = 0.0
 
     def rows(self, questions: list[Question]) -> list[list[str]]:
         s = self.settings
-        conversations = [mcq.build_messages(q) for q in questions]
+        conversations = [mcq.build_messages(q, self.prompt) for q in questions]
         if hasattr(self.backend, "reset_prefix_cache"):
             # Every chunk starts from an empty prefix cache, resumed or not: same numerics.
             self.backend.reset_prefix_cache()
@@ -511,6 +529,7 @@ class _Plan:
     columns: list[str]
     components: list[str]
     preset: Any
+    prompt: mcq.Prompt
     out: Path
     detailed: Path
     done: dict[str, list[str]]
@@ -564,6 +583,10 @@ def _plan(args: argparse.Namespace) -> _Plan:
     except (KeyError, ValueError, FileNotFoundError, OSError) as err:
         raise UsageError(f"--preset {args.preset}: {err}") from err
     components = list(preset.weights)
+    try:
+        prompt = mcq.load_prompt(args.prompt)
+    except mcq.DataError as err:
+        raise UsageError(f"--prompt {args.prompt}: {err}") from err
     temperature = args.temperature
     if temperature is None:
         temperature = DEFAULT_SAMPLING_TEMPERATURE if args.samples > 1 else 0.0
@@ -577,6 +600,8 @@ def _plan(args: argparse.Namespace) -> _Plan:
         constrained=args.constrained,
         seed=args.seed,
         preset=preset.name,
+        prompt=prompt.name,
+        prompt_fingerprint=prompt.fingerprint,
         chunk_size=args.chunk_size,
         input_fingerprint=fingerprint(questions),
     )
@@ -595,6 +620,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
         columns,
         components,
         preset,
+        prompt,
         out,
         out / DETAILED,
         {},
@@ -667,7 +693,7 @@ def _answerer(args: argparse.Namespace, plan: _Plan) -> _Answerer:
     if args.tensor_parallel_size > 1:
         engine_kwargs["tensor_parallel_size"] = args.tensor_parallel_size
     backend = get_backend(s.model, adapter=s.adapter, backend=s.backend, **engine_kwargs)
-    return _Answerer(backend, s, plan.preset, plan.components)
+    return _Answerer(backend, s, plan.preset, plan.components, plan.prompt)
 
 
 def _progress(plan: _Plan) -> Any:
@@ -765,6 +791,8 @@ def _worker_argv(args: argparse.Namespace, rank: int, size: int) -> list[str]:
         str(args.seed),
         "--preset",
         args.preset,
+        "--prompt",
+        args.prompt,
         "--chunk-size",
         str(args.chunk_size),
         "--tensor-parallel-size",

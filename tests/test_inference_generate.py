@@ -8,6 +8,7 @@ kill-and-resume test needs a subprocess of its own.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -404,6 +405,80 @@ def test_constrained_flag_answers_every_question_with_one_letter(
     assert code == 0
     rows = check_outputs(tmp_path / "out", mcq.load_test(subset))
     assert all(r["answer_source"] == "constrained" and r["response"] == r["answer"] for r in rows)
+
+
+# --------------------------------------------------------------------------- prompt variants
+
+
+@pytest.fixture(scope="module")
+def prompt_runs(tmp_path_factory, sample_test, demo_grpo):
+    """The first 6 sample questions answered by demo-grpo under `default` and `fewshot`."""
+    folder = tmp_path_factory.mktemp("prompts")
+    subset = write_subset(sample_test, folder / "subset.tsv", 6)
+    runs = {}
+    for name in ("default", "fewshot"):
+        argv = ["--model", demo_grpo, "--input", subset, "--output-dir", folder / name]
+        code = main(["generate", *map(str, argv), "--backend", "vllm", "--prompt", name, *RUN_ARGS])
+        assert code == 0
+        runs[name] = folder / name
+    return subset, runs
+
+
+def test_prompt_variant_is_recorded_in_run_json_and_changes_the_answers(prompt_runs):
+    _, runs = prompt_runs
+    for name, out in runs.items():
+        manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        assert manifest["prompt"] == name
+        assert manifest["prompt_fingerprint"] == mcq.load_prompt(name).fingerprint
+    responses = {
+        name: [r["response"] for r in read_rows(out / "detailed_results.csv")]
+        for name, out in runs.items()
+    }
+    assert responses["default"] != responses["fewshot"]
+
+
+def test_two_prompt_runs_are_compared_by_evals_compare(prompt_runs, tmp_path, sample_gold):
+    from evals.cli import main as evals_main
+
+    _, runs = prompt_runs
+    code = evals_main(
+        [
+            "compare",
+            "--a",
+            str(runs["default"] / "detailed_results.csv"),
+            "--b",
+            str(runs["fewshot"] / "detailed_results.csv"),
+            "--gold",
+            str(sample_gold),
+            "--labels",
+            "default,fewshot",
+            "--out",
+            str(tmp_path / "ab"),
+            "--md-only",
+        ]
+    )
+    report = (tmp_path / "ab" / "report.md").read_text(encoding="utf-8")
+    assert code == 0 and "default" in report and "fewshot" in report
+
+
+def test_resuming_with_another_prompt_is_refused(prompt_runs, tmp_path, capsys, demo_grpo):
+    subset, runs = prompt_runs
+    out = tmp_path / "resume"
+    shutil.copytree(runs["default"], out)
+    before = snapshot(out)
+    argv = ["--model", demo_grpo, "--input", subset, "--output-dir", out, "--backend", "vllm"]
+    code, _, stderr = generate(capsys, *argv, "--prompt", "fewshot", *RUN_ARGS)
+    assert code == 2
+    assert stderr.count("\n") == 1 and "prompt 'default' -> 'fewshot'" in stderr
+    assert snapshot(out) == before
+
+
+def test_unknown_prompt_exits_2_with_one_line(tmp_path, capsys, sample_test, demo_grpo):
+    argv = ["--model", demo_grpo, "--input", sample_test, "--output-dir", tmp_path / "out"]
+    code, _, stderr = generate(capsys, *argv, "--prompt", "nope")
+    assert code == 2 and stderr.count("\n") == 1
+    assert "--prompt nope: unknown prompt 'nope'" in stderr
+    assert not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------- transformers

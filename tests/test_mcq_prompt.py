@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import logging
+import re
 
 import pytest
 
@@ -67,21 +68,36 @@ def test_user_text_lists_question_then_each_option_on_its_own_line():
 
 def test_user_text_asks_for_answer_marker_then_reasoning():
     text = format_question(QUESTION)
-    assert "答案：X" in text and "理由：" in text
+    assert "答案：" in text and "理由：" in text
     assert text.index("答案：") < text.index("理由：")
     assert text.endswith(ANSWER_FORMAT_HINT)
 
 
+@pytest.mark.parametrize("prompt", mcq.list_prompts(), ids=lambda p: p.name)
+def test_answer_format_has_no_placeholder_letter_a_model_could_copy(prompt):
+    # A 0.5B model copied the old hint's 「答案：X」 literally one answer in five.
+    assert not re.search(r"[A-Za-zＡ-Ｚａ-ｚ]", prompt.answer_format)
+
+
 def test_template_itself_contains_no_extractable_answer():
     # Otherwise a model that merely echoes the prompt would be credited with a letter.
-    assert extract_answer(format_question(QUESTION)) == (None, "none")
-    assert extract_answer(render_prompt(QUESTION)) == (None, "none")
+    assert extract_answer(format_question(QUESTION))[0] is None
+    assert extract_answer(render_prompt(QUESTION))[0] is None
+
+
+FEWSHOT = mcq.load_prompt("fewshot")
 
 
 @pytest.mark.parametrize(
     "text",
-    [SYSTEM_PROMPT, ANSWER_FORMAT_HINT, format_question(QUESTION)],
-    ids=["system", "hint", "user"],
+    [
+        SYSTEM_PROMPT,
+        ANSWER_FORMAT_HINT,
+        format_question(QUESTION),
+        format_question(FEWSHOT.example.question, FEWSHOT),
+        FEWSHOT.example.answer,
+    ],
+    ids=["system", "hint", "user", "fewshot-question", "fewshot-answer"],
 )
 def test_template_text_is_traditional_chinese(text):
     import opencc
@@ -143,7 +159,7 @@ def test_tokenizer_without_chat_template_falls_back_to_plain_text(caplog):
     assert "no chat template" in caplog.text
 
 
-@pytest.mark.parametrize("module", ["mcq.extract", "mcq.loaders", "mcq.prompt"])
+@pytest.mark.parametrize("module", ["mcq.extract", "mcq.loaders", "mcq.prompt", "mcq.fit"])
 def test_docstring_examples_run(module):
     import importlib
 
@@ -164,6 +180,9 @@ def test_public_names_of_the_contract_are_exported():
         "build_messages",
         "render_prompt",
         "extract_answer",
+        "Prompt",
+        "load_prompt",
+        "fit_question",
     }
     assert names <= set(mcq.__all__)
     assert mcq.LETTERS == ("A", "B", "C", "D")
@@ -184,3 +203,77 @@ def test_importing_mcq_pulls_in_no_heavy_library():
 def test_question_is_frozen():
     with pytest.raises(AttributeError):
         QUESTION.id = "other"
+
+
+# --------------------------------------------------------------------------- prompt files
+
+
+def test_default_prompt_is_the_compatibility_constants():
+    default = mcq.load_prompt("default")
+    assert (default.system, default.answer_format) == (SYSTEM_PROMPT, ANSWER_FORMAT_HINT)
+    assert default is mcq.load_prompt(None) and default.example is None
+    assert build_messages(QUESTION, "default") == build_messages(QUESTION)
+
+
+def test_shipped_prompts_include_default_and_a_fewshot_variant():
+    assert {"default", "fewshot"} <= {p.name for p in mcq.list_prompts()}
+
+
+def test_fewshot_prompt_shows_a_worked_exchange_before_the_question():
+    messages = build_messages(QUESTION, "fewshot")
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[-1]["content"] == format_question(QUESTION, FEWSHOT)
+    letter, _ = extract_answer(messages[2]["content"])
+    assert letter in mcq.LETTERS and messages[2]["content"].startswith(f"答案：{letter}\n理由：")
+
+
+def test_prompt_loads_from_a_path_named_after_its_file(tmp_path):
+    path = tmp_path / "terse.yaml"
+    path.write_text("system: ''\nanswer_format: 只寫一個字母。\n", encoding="utf-8")
+    prompt = mcq.load_prompt(str(path))
+    assert (prompt.name, prompt.system, prompt.answer_format) == ("terse", None, "只寫一個字母。")
+    assert [m["role"] for m in build_messages(QUESTION, prompt)] == ["user"]
+    assert format_question(QUESTION, prompt).endswith("只寫一個字母。")
+
+
+def test_system_prompt_argument_overrides_the_prompt_files_system_turn():
+    assert build_messages(QUESTION, "fewshot", system_prompt="自訂")[0]["content"] == "自訂"
+
+
+def test_prompt_fingerprint_follows_the_wording(tmp_path):
+    path = tmp_path / "default.yaml"
+    path.write_text((mcq.PROMPT_DIR / "default.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert mcq.load_prompt(str(path)).fingerprint == mcq.DEFAULT_PROMPT.fingerprint
+    assert FEWSHOT.fingerprint != mcq.DEFAULT_PROMPT.fingerprint
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("answer_format: [", "invalid YAML"),
+        ("- a list\n", "expected a mapping"),
+        ("system: x\n", "'answer_format' must be non-empty text"),
+        ("answer_format: x\nhint: y\n", "unknown keys ['hint']"),
+        (
+            "answer_format: x\nexample: {question: q, options: {A: a, B: b, C: c}, answer: 答案：A}\n",
+            "each of A, B, C, D",
+        ),
+        ("answer_format: x\nexample: {question: q, answer: 答案：A}\n", "exactly question"),
+    ],
+    ids=["yaml", "not-mapping", "no-hint", "unknown-key", "three-options", "no-options"],
+)
+def test_bad_prompt_file_is_one_data_error(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(mcq.DataError, match=re.escape(message)):
+        mcq.load_prompt(str(path))
+
+
+def test_unknown_prompt_name_lists_the_shipped_ones():
+    with pytest.raises(mcq.DataError, match="unknown prompt 'nope'; use one of default, fewshot"):
+        mcq.load_prompt("nope")
+
+
+def test_missing_prompt_file_is_a_data_error(tmp_path):
+    with pytest.raises(mcq.DataError, match="file not found"):
+        mcq.load_prompt(str(tmp_path / "missing.yaml"))

@@ -4,6 +4,7 @@ curves and the hub model card. Real TRL, PEFT and bitsandbytes on the demo model
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -121,6 +122,11 @@ def test_training_log_holds_the_resolved_config(grpo_run):
     info = read_state(grpo_run / "zhongli_run.json")
     assert info["base_model"] == DEMO_BASE
     assert info["reward_preset"] == "default"
+    assert info["prompt"] == {
+        "name": "default",
+        "path": mcq.DEFAULT_PROMPT.path,
+        "fingerprint": mcq.DEFAULT_PROMPT.fingerprint,
+    }
 
 
 def test_qwen_recipe_has_the_competition_settings():
@@ -213,6 +219,40 @@ def test_max_prompt_length_drops_longer_prompts():
     kept = build_dataset(ScriptArguments(dataset_path=path, max_prompt_length=limit), tokenizer)
     assert 0 < len(kept) < len(everything)
     assert all(tokens(p) <= limit for p in kept["prompt"])
+
+
+def test_dropped_long_prompts_are_counted_in_one_warning_line(caplog):
+    from transformers import AutoTokenizer
+
+    from training.grpo import ScriptArguments, build_dataset
+
+    tokenizer = AutoTokenizer.from_pretrained(ROOT / DEMO_BASE)
+    path = str(ROOT / TRAIN_TSV)
+    everything = build_dataset(ScriptArguments(dataset_path=path, max_prompt_length=None))
+    with caplog.at_level(logging.WARNING, logger="training"):
+        kept = build_dataset(ScriptArguments(dataset_path=path, max_prompt_length=200), tokenizer)
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert dropped == [
+        f"data: dropped {len(everything) - len(kept)} of {len(everything)} questions whose "
+        "prompt is longer than max_prompt_length 200 tokens"
+    ]
+
+
+def test_prompt_argument_chooses_the_prompt_variant():
+    from training.grpo import ScriptArguments, build_dataset
+
+    path = str(ROOT / TRAIN_TSV)
+    rows = build_dataset(ScriptArguments(dataset_path=path, max_samples=2, prompt="fewshot"))
+    first = mcq.load_train(ROOT / TRAIN_TSV)[0]
+    assert rows[0]["prompt"] == mcq.build_messages(first, "fewshot")
+    assert [m["role"] for m in rows[0]["prompt"]] == ["system", "user", "assistant", "user"]
+
+
+def test_unknown_prompt_is_a_usage_error():
+    from training.grpo import ScriptArguments, UsageError, build_dataset
+
+    with pytest.raises(UsageError, match="prompt nope: unknown prompt 'nope'"):
+        build_dataset(ScriptArguments(dataset_path=str(ROOT / TRAIN_TSV), prompt="nope"))
 
 
 # --- QLoRA ---------------------------------------------------------------------------------------

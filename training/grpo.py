@@ -107,9 +107,17 @@ class ScriptArguments:
             "help": "Rewards preset (name in assets/rewards/ or a YAML path): components and weights."
         },
     )
+    prompt: str = field(
+        default="default",
+        metadata={
+            "help": "Prompt variant: a name in assets/prompts/ (default, fewshot) or a YAML path."
+        },
+    )
     system_prompt: str | None = field(
         default=None,
-        metadata={"help": "Replace mcq's system prompt; an empty string sends no system turn."},
+        metadata={
+            "help": "Replace the prompt's system turn; an empty string sends no system turn."
+        },
     )
     resume: bool = field(
         default=True,
@@ -268,13 +276,14 @@ def build_trainer(script_args: ScriptArguments, training_args: GRPOConfig, model
 
 
 def check_required(script_args: ScriptArguments, model_args: ModelConfig) -> None:
-    """Raise :class:`UsageError` when the model or the data is not named."""
+    """Raise :class:`UsageError` when the model or the data is not named, or the prompt is bad."""
     if not model_args.model_name_or_path:
         raise UsageError("model_name_or_path is required (a hub id or a local model folder)")
     if not script_args.dataset_path:
         raise UsageError("dataset_path is required (the training TSV)")
     if not Path(script_args.dataset_path).is_file():
         raise UsageError(f"{script_args.dataset_path}: file not found")
+    load_prompt(script_args.prompt)
 
 
 # --- run log -----------------------------------------------------------------------------------
@@ -312,6 +321,7 @@ def write_run_info(
         "base_model": model_args.model_name_or_path,
         "recipe": recipe,
         "reward_preset": script_args.reward_preset,
+        "prompt": _prompt_record(script_args.prompt),
         "dataset": script_args.dataset_path,
         "script_args": dataclasses.asdict(script_args),
         "model_args": dataclasses.asdict(model_args),
@@ -401,12 +411,9 @@ def build_dataset(script_args: ScriptArguments, tokenizer: Any = None):
     questions = select_subset(
         questions, script_args.dataset_fraction, script_args.max_samples, script_args.dataset_seed
     )
-    system_prompt = (
-        mcq.SYSTEM_PROMPT if script_args.system_prompt is None else script_args.system_prompt
-    )
-    rows = [_row(q, system_prompt) for q in questions]
+    prompt = load_prompt(script_args.prompt)
+    rows = [_row(q, prompt, script_args.system_prompt) for q in questions]
 
-    too_long = 0
     if tokenizer is not None and script_args.max_prompt_length:
         kept = [
             r
@@ -414,19 +421,26 @@ def build_dataset(script_args: ScriptArguments, tokenizer: Any = None):
             if _prompt_tokens(tokenizer, r["prompt"]) <= script_args.max_prompt_length
         ]
         too_long, rows = len(rows) - len(kept), kept
+        if too_long:
+            log.warning(
+                "data: dropped %d of %d questions whose prompt is longer than max_prompt_length "
+                "%d tokens",
+                too_long,
+                too_long + len(rows),
+                script_args.max_prompt_length,
+            )
     if not rows:
         raise UsageError(f"{script_args.dataset_path}: no training rows left after selection")
     log.info(
         "data: %s has %d valid rows; training on %d (fraction %s, seed %d, max_samples %s, "
-        "%d dropped as longer than %s prompt tokens)",
+        "prompt %s)",
         script_args.dataset_path,
         total,
         len(rows),
         script_args.dataset_fraction,
         script_args.dataset_seed,
         script_args.max_samples,
-        too_long,
-        script_args.max_prompt_length,
+        prompt.name,
     )
     return Dataset.from_list(rows)
 
@@ -442,9 +456,23 @@ def select_subset(items: list, fraction: float, max_samples: int | None, seed: i
     return items
 
 
-def _row(q: mcq.Question, system_prompt: str | None) -> dict[str, Any]:
+def load_prompt(name_or_path: str) -> mcq.Prompt:
+    """The ``prompt`` script argument as an :class:`mcq.Prompt`; a usage error if unusable."""
+    try:
+        return mcq.load_prompt(name_or_path)
+    except mcq.DataError as err:
+        raise UsageError(f"prompt {name_or_path}: {err}") from None
+
+
+def _prompt_record(name_or_path: str) -> dict[str, str]:
+    prompt = load_prompt(name_or_path)
+    return {"name": prompt.name, "path": prompt.path, "fingerprint": prompt.fingerprint}
+
+
+def _row(q: mcq.Question, prompt: mcq.Prompt, system_prompt: str | None) -> dict[str, Any]:
+    own = {} if system_prompt is None else {"system_prompt": system_prompt}
     row: dict[str, Any] = {
-        "prompt": mcq.build_messages(q, system_prompt=system_prompt),
+        "prompt": mcq.build_messages(q, prompt, **own),
         "id": q.id,
         "question": q.question,
         "correct_answer": q.correct_answer,
