@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mcq.files import add_input_limit_argument, set_input_limit
+
 __all__ = ["main"]
 
 log = logging.getLogger("evals")
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--examples", type=int, default=3, help="example contexts per term (default 3)"
     )
     neutrality.add_argument("--preset", default="default", help="reward preset (default: default)")
+    add_input_limit_argument(neutrality)
 
     demo = add(
         "demo-report",
@@ -174,6 +177,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="gold answers: CSV/TSV id,correct_answer or a test file with answers",
     )
+    add_input_limit_argument(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,13 +191,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if out is not None and out.exists() and not out.is_dir():
             raise EvalInputError(f"--out {out}: exists and is not a folder")
+        if out is not None and args.command != "demo-report":
+            _refuse_inputs_inside(out, args)
+        if getattr(args, "max_input_mb", None) is not None:
+            set_input_limit(args.max_input_mb)
         return _COMMANDS[args.command](args)
-    except (EvalInputError, DataError) as err:
+    except (EvalInputError, DataError, FileExistsError) as err:
         print(f"evals {args.command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # disk full, permission denied: not the input's fault
         print(f"evals {args.command}: failed: {err}", file=sys.stderr)
         return 1
+
+
+def _refuse_inputs_inside(out: Path, args: argparse.Namespace) -> None:
+    """The report folder is replaced as a whole: an input inside it would be lost."""
+    from evals.data import EvalInputError
+
+    folder = out.resolve()
+    for name in ("input", "a", "b", "results", "gold", "questions"):
+        given = getattr(args, name, None)
+        if isinstance(given, Path) and given.resolve().is_relative_to(folder):
+            raise EvalInputError(
+                f"--out {out}: holds the input {given}, which the report would overwrite; "
+                "choose another folder"
+            )
 
 
 def _references(args: argparse.Namespace) -> dict:
@@ -212,10 +234,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     """``score``: one file → scores.csv, summary.json, report.md/html, PNGs."""
     from evals.data import score_file
     from evals.metrics import fmt, pct
+    from evals.report import staged_folder
     from evals.score_report import write_score_report
 
     run = score_file(args.input, label=args.label, **_references(args))
-    summary = write_score_report(run, args.out, md_only=args.md_only)
+    with staged_folder(args.out) as folder:
+        summary = write_score_report(run, folder, md_only=args.md_only)
     acc = summary["accuracy"]
     line = f"{len(run.rows)} completions, mean total {fmt(summary['components']['total']['mean'])}"
     if acc:
@@ -229,6 +253,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from evals.compare import write_compare_report
     from evals.data import EvalInputError, check_same_ids, read_completions, score_file
     from evals.metrics import fmt, signed
+    from evals.report import staged_folder
 
     labels = _labels(args.labels, args.a, args.b)
     if args.top < 0 or args.resamples < 1:
@@ -238,16 +263,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     refs = _references(args)
     run_a = score_file(rows_a, label=labels[0], **refs)
     run_b = score_file(rows_b, label=labels[1], **refs)
-    summary = write_compare_report(
-        run_a,
-        run_b,
-        args.out,
-        resamples=args.resamples,
-        seed=args.seed,
-        top=args.top,
-        html=not args.md_only,
-        extras=not args.md_only,
-    )
+    with staged_folder(args.out) as folder:
+        summary = write_compare_report(
+            run_a,
+            run_b,
+            folder,
+            resamples=args.resamples,
+            seed=args.seed,
+            top=args.top,
+            html=not args.md_only,
+            extras=not args.md_only,
+        )
     total = summary["components"]["total"]
     print(
         f"{summary['questions']} questions; mean total {labels[0]} {fmt(total['mean_a'][0])}, "

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mcq import LETTERS, DataError, Question, canonical_column, load_test
+from mcq.files import read_text
 
 __all__ = [
     "Completions",
@@ -339,17 +340,9 @@ def _read_answer_table(path: Path, text: str, delimiter: str) -> dict[str, Refer
 
 def _read_text(path: Path) -> str:
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise EvalInputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise EvalInputError(f"{path}: is a directory, expected a CSV or TSV file") from None
-    except OSError as err:
-        raise EvalInputError(f"{path}: cannot read ({err.strerror or err})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise EvalInputError(f"{path}: not UTF-8 text (bad byte at offset {err.start})") from None
+        text = read_text(path, what="CSV or TSV file")
+    except DataError as err:
+        raise EvalInputError(str(err)) from None
     if not text.strip():
         raise EvalInputError(f"{path}: empty file")
     return text

@@ -7,14 +7,16 @@ Markdown links the PNG files that sit next to ``report.md``; HTML embeds them as
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import os
+import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Report", "write_atomic"]
+__all__ = ["REPORT_MARKERS", "Report", "staged_folder", "write_atomic"]
 
 
 @dataclass
@@ -185,3 +187,35 @@ def _inline(text: str) -> str:
     if len(pieces) % 2 == 1:
         out = "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(pieces))
     return out
+
+
+#: Files that mark a folder as an earlier report, which a new report may replace whole.
+REPORT_MARKERS = ("report.md", "summary.json")
+
+
+@contextlib.contextmanager
+def staged_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a fresh sibling folder to write a report into; swap it in for ``out`` on success.
+
+    A report killed half-way leaves ``out`` as it was (the old report, whole) and only a
+    hidden ``.out.staging-*`` sibling behind. ``out`` is replaced only when it is missing,
+    empty, or an earlier report (it holds one of :data:`REPORT_MARKERS`): a folder of other
+    files raises ``FileExistsError`` rather than being deleted.
+    """
+    out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not any((out / m).exists() for m in REPORT_MARKERS):
+        raise FileExistsError(
+            f"--out {out}: holds other files and no earlier report; choose an empty or new folder"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        yield stage
+        os.chmod(stage, 0o755)  # mkdtemp creates 0700; reports are meant to be shared
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        if out.exists():
+            os.replace(out, old)
+        os.replace(stage, out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

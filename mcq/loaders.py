@@ -155,22 +155,9 @@ def _summary(path: str | os.PathLike[str], problems: list[tuple[int, str]]) -> s
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a TSV or CSV file") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
-    # Excel's "Unicode text" export is UTF-16 with a BOM; everything else must be UTF-8.
-    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"{path}: not UTF-8 text (bad byte at offset {err.start}); save it as UTF-8"
-        ) from None
+    from mcq.files import read_text  # mcq.files imports DataError from here
+
+    return read_text(path, what="TSV or CSV file")
 
 
 def _delimiter(path: Path, text: str) -> str:

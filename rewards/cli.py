@@ -6,9 +6,11 @@ import argparse
 import json
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import mcq
+from mcq.files import add_input_limit_argument, refuse_overwrite, set_input_limit
 
 EPILOG = """\
 examples:
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output", "-o", help="CSV to write: id, answer, one column per component, total"
     )
+    add_input_limit_argument(p)
 
     sub.add_parser(
         "list",
@@ -84,6 +87,10 @@ def _score(args: argparse.Namespace) -> int:
     import rewards
     from rewards.io import load_completions, score_rows, write_csv
 
+    set_input_limit(args.max_input_mb)
+    if args.output:
+        refuse_overwrite(args.output, [args.input])
+        _check_output_file(args.output)
     preset = rewards.load_preset(args.preset)
     rows = load_completions(args.input)
     if not rows:
@@ -95,6 +102,19 @@ def _score(args: argparse.Namespace) -> int:
     if args.output:
         print(f"wrote {len(scored):,} rows to {args.output}")
     return 0
+
+
+def _check_output_file(output: str) -> None:
+    """Refuse an ``--output`` that is a folder or sits under a missing folder or a file."""
+    path = Path(output)
+    if path.is_dir():
+        raise mcq.DataError(
+            f"--output {output}: is a directory; give a file name such as scored.csv"
+        )
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise mcq.DataError(f"--output {output}: {parent} {what}")
 
 
 def summarize(scored: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import mcq
+from mcq.files import read_text
 from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.scoring import score
@@ -58,21 +59,7 @@ def load_completions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         mcq.DataError: missing, unreadable or malformed file (one line saying where).
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise mcq.DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise mcq.DataError(f"{path}: is a directory, expected a completions file") from None
-    except OSError as err:
-        raise mcq.DataError(f"{path}: cannot read ({err.strerror or err})") from None
-    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise mcq.DataError(f"{path}: looks like a binary file, expected JSONL, CSV or TSV")
-    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as err:
-        raise mcq.DataError(f"{path}: not UTF-8 text (bad byte at offset {err.start})") from None
+    text = read_text(path, what="JSONL, CSV or TSV file", binary_check=True)
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson") or text.lstrip().startswith("{"):
         return _load_jsonl(path, text)
     return _load_table(path, text)

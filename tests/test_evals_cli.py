@@ -279,7 +279,7 @@ def test_completions_without_a_response_column_are_one_line_exit_2(gold, tmp_pat
         ("", "empty file"),
         ("id,label\nq1,A\n", "needs columns id and correct_answer"),
         ("id,correct_answer\nq1,E\n", "answer 'E' not in A-D"),
-        (b"\xff\xfe\x00\x00garbage\x81", "not UTF-8"),
+        (b"id,correct_answer\nq1,\x81garbage\n", "not UTF-8"),  # UTF-16 needs its BOM
     ],
 )
 def test_unreadable_gold_is_one_line_exit_2(base, tmp_path, capsys, content, message):

@@ -34,14 +34,19 @@ def find_trainer_state(run_dir: str | Path) -> Path:
         raise UsageError(f"{run_dir}: not a folder")
     candidates = [run_dir / "trainer_state.json"]
     candidates += [path / "trainer_state.json" for _, path in list_checkpoints(run_dir)]
-    best, best_step = None, -1
+    best, best_step, malformed = None, -1, None
     for candidate in candidates:
+        if not candidate.is_file():
+            continue
         try:
-            step = json.loads(candidate.read_text(encoding="utf-8")).get("global_step", 0)
-        except (OSError, ValueError, AttributeError):
+            step = int(json.loads(candidate.read_text(encoding="utf-8")).get("global_step", 0))
+        except (OSError, ValueError, TypeError, AttributeError):
+            malformed = malformed or candidate
             continue
         if step > best_step:
             best, best_step = candidate, step
+    if best is None and malformed is not None:
+        raise UsageError(f"{malformed}: not a valid trainer_state.json (malformed JSON)")
     if best is None:
         raise UsageError(f"{run_dir}: no trainer_state.json (in the folder or its checkpoints)")
     return best

@@ -56,6 +56,11 @@ def merge_adapter(
     base = base or adapter_base(adapter)
     if not base:
         raise UsageError(f"{adapter}: adapter_config.json names no base model; pass --base")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise UsageError(f"--out {out}: {blocker} is a file, not a folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UsageError(
             f"{out} already exists and is not empty; pass --overwrite or choose another --out"

@@ -170,8 +170,7 @@ def push(
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
-    if not repo_id.strip() or any(ch.isspace() for ch in repo_id):
-        raise UsageError(f"--repo-id {repo_id!r} is not a repository name, e.g. user/zhongli-qwen")
+    _check_repo_id(repo_id)
     files = files_to_upload(folder)
     weights = [
         f for f in files if f.suffix in (".safetensors", ".bin") or f.name.endswith(".index.json")
@@ -181,7 +180,14 @@ def push(
     card = model_card(folder, repo_id)
     if dry_run:
         preview = Path(out) if out else folder / PREVIEW_DIR
-        preview.mkdir(parents=True, exist_ok=True)
+        if preview.exists() and not preview.is_dir():
+            raise UsageError(f"--out {preview}: exists and is not a folder")
+        try:
+            preview.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise UsageError(
+                f"--out {preview}: a part of the path is a file, not a folder"
+            ) from None
         _write_atomic(preview / "README.md", card)
         listing = [f"{rel}\t{(folder / rel).stat().st_size}" for rel in files] + [
             "README.md\t(generated)"
@@ -255,6 +261,18 @@ def run(args: argparse.Namespace) -> int:
             f"pushed {len(files)} files and the model card to https://huggingface.co/{args.repo_id}"
         )
     return 0
+
+
+def _check_repo_id(repo_id: str) -> None:
+    """Hub rules (huggingface_hub's own check): ``name`` or ``owner/name``, no ``..``."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise UsageError(
+            f"--repo-id {repo_id!r} is not a repository name, e.g. user/zhongli-qwen"
+        ) from None
 
 
 def _preset_lines(name: str | None) -> list[str]:

@@ -1,0 +1,161 @@
+"""Reading user files safely: regular files only, a size bound, one decoding rule.
+
+Every command that reads a table or a completions file goes through :func:`read_text`, so a
+FIFO, ``/dev/zero`` or a 40 GB log is refused with one line instead of filling memory, and
+every reader decodes the same way (UTF-8 with or without BOM, or UTF-16 with a BOM, as
+Excel's "Unicode text" export writes it). :func:`refuse_overwrite` stops a command from
+writing its output over one of its inputs, whatever the path spelling.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mcq.loaders import DataError
+
+__all__ = [
+    "DEFAULT_MAX_INPUT_MB",
+    "add_input_limit_argument",
+    "read_bytes",
+    "read_text",
+    "refuse_overwrite",
+    "set_input_limit",
+]
+
+#: Largest input file read by default (MiB); ``--max-input-mb`` raises it.
+DEFAULT_MAX_INPUT_MB = 512.0
+_limit_mb = DEFAULT_MAX_INPUT_MB
+
+
+def set_input_limit(max_mb: float) -> None:
+    """Set the size bound (MiB) that :func:`read_bytes` applies when none is passed."""
+    global _limit_mb
+    if not max_mb > 0:
+        raise DataError(f"--max-input-mb must be positive, not {max_mb:g}")
+    _limit_mb = float(max_mb)
+
+
+def add_input_limit_argument(parser: Any) -> None:
+    """Add ``--max-input-mb`` to an argparse parser (apply it with :func:`set_input_limit`)."""
+    parser.add_argument(
+        "--max-input-mb",
+        type=float,
+        default=DEFAULT_MAX_INPUT_MB,
+        metavar="MB",
+        help=f"refuse input files larger than this (default {DEFAULT_MAX_INPUT_MB:g} MiB)",
+    )
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def read_bytes(
+    path: str | os.PathLike[str], *, max_mb: float | None = None, what: str = "file"
+) -> bytes:
+    """Return the bytes of a regular file no larger than ``max_mb`` MiB (default: the set limit).
+
+    Raises:
+        DataError: missing, not a regular file (a folder, FIFO or device), unreadable, or
+            over the bound; the message is one line naming the path and what to do.
+
+    Example:
+        >>> read_bytes("/dev/null")
+        Traceback (most recent call last):
+        ...
+        mcq.loaders.DataError: /dev/null: not a regular file (a device or a pipe); expected a file
+    """
+    path = Path(path)
+    max_mb = _limit_mb if max_mb is None else max_mb
+    limit = int(max_mb * 1024 * 1024)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(f"{path}: is a directory, expected a {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(f"{path}: not a regular file (a device or a pipe); expected a {what}")
+    if info.st_size > limit:
+        raise DataError(_too_big(path, info.st_size, max_mb))
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(limit + 1)  # the file may grow between stat and read
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
+    if len(raw) > limit:
+        raise DataError(_too_big(path, len(raw), max_mb))
+    return raw
+
+
+def read_text(
+    path: str | os.PathLike[str],
+    *,
+    max_mb: float | None = None,
+    what: str = "file",
+    binary_check: bool = False,
+) -> str:
+    """Return the text of a user file (bounded as :func:`read_bytes`), BOM and UTF-16 aware.
+
+    Args:
+        path: The file.
+        max_mb: Size bound in MiB (default: the limit :func:`set_input_limit` set).
+        what: What the file should be, for messages ("TSV or CSV file").
+        binary_check: Refuse a file whose first 4 KiB hold a NUL byte (not UTF-16).
+
+    Raises:
+        DataError: as :func:`read_bytes`, or the bytes are not UTF-8 / UTF-16 text.
+    """
+    raw = read_bytes(path, max_mb=max_mb, what=what)
+    utf16 = raw[:2] in _UTF16_BOMS
+    if binary_check and not utf16 and b"\x00" in raw[:4096]:
+        raise DataError(f"{path}: looks like a binary file, expected a {what}")
+    try:
+        return raw.decode("utf-16" if utf16 else "utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path}: not UTF-8 text (bad byte at offset {err.start}); save it as UTF-8"
+        ) from None
+
+
+def refuse_overwrite(
+    output: str | os.PathLike[str] | None, inputs: Iterable[str | os.PathLike[str] | None]
+) -> None:
+    """Raise :class:`DataError` when ``output`` is the same file as one of ``inputs``.
+
+    Symlinks, ``./`` and relative spellings all resolve to the same file; an output that
+    does not exist yet cannot be an input.
+
+    Example:
+        >>> refuse_overwrite("a.csv", ["./a.csv"])
+        Traceback (most recent call last):
+        ...
+        mcq.loaders.DataError: a.csv: the output would overwrite the input ./a.csv; choose another path
+    """
+    if output is None:
+        return
+    out = Path(output)
+    for given in inputs:
+        if given is None or str(given) == "-":
+            continue
+        src = Path(given)
+        try:
+            same = os.path.samefile(out, src)
+        except OSError:  # one of them does not exist (yet)
+            same = out.resolve() == src.resolve()
+        if same:
+            raise DataError(
+                f"{out}: the output would overwrite the input {given}; choose another path"
+            )
+
+
+def _too_big(path: Path, size: int, max_mb: float) -> str:
+    return (
+        f"{path}: {size:,} bytes or more, over the {max_mb:g} MiB input limit; "
+        "raise it with --max-input-mb"
+    )

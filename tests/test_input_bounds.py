@@ -1,0 +1,194 @@
+"""Careless and hostile input: bounded reads, no output over input, whole report folders.
+
+Every CLI here runs for real in a subprocess from the repository root; each refusal must be
+exactly one line on stderr and exit code 2, and must leave the files it was given untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals.report import staged_folder
+from mcq import DataError
+from mcq.files import read_text, refuse_overwrite
+
+COMPLETIONS = "id,completion\n1,答案：B\\n理由：依據憲法，各方看法可能不同。\n2,答案：A\n"
+
+
+def run_cli(repo_root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_refusal(run: subprocess.CompletedProcess, *needles: str) -> None:
+    assert run.returncode == 2, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+@pytest.fixture
+def completions(tmp_path: Path) -> Path:
+    path = tmp_path / "completions.csv"
+    path.write_text(COMPLETIONS, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- bounded reads
+def test_rewards_score_refuses_an_endless_device_without_reading_it(repo_root):
+    run = run_cli(repo_root, "rewards", "score", "--input", "/dev/zero")
+    assert_one_line_refusal(run, "/dev/zero", "not a regular file")
+
+
+def test_rewards_score_refuses_a_fifo_without_blocking_on_it(repo_root, tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    run = run_cli(repo_root, "rewards", "score", "--input", str(fifo), timeout=60)
+    assert_one_line_refusal(run, "not a regular file")
+
+
+def test_evals_score_refuses_an_endless_device(repo_root, tmp_path):
+    run = run_cli(repo_root, "evals", "score", "--input", "/dev/zero", "--out", str(tmp_path / "r"))
+    assert_one_line_refusal(run, "/dev/zero")
+
+
+def test_a_file_over_the_size_bound_is_refused_until_the_flag_raises_it(repo_root, completions):
+    small = run_cli(
+        repo_root, "rewards", "score", "--input", str(completions), "--max-input-mb", "0.00001"
+    )
+    assert_one_line_refusal(small, "--max-input-mb")
+    raised = run_cli(
+        repo_root, "rewards", "score", "--input", str(completions), "--max-input-mb", "1"
+    )
+    assert raised.returncode == 0, raised.stderr
+
+
+def test_every_table_reader_decodes_utf16_exports_alike(tmp_path):
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("id,completion\n1,答案：C\n".encode("utf-16"))
+    assert read_text(path).startswith("id,completion")
+
+
+# ---------------------------------------------------------------- output over input
+def test_rewards_score_refuses_to_write_over_its_input_through_a_symlink(repo_root, completions):
+    link = completions.parent / "link.csv"
+    link.symlink_to(completions)
+    before = completions.read_bytes()
+    run = run_cli(repo_root, "rewards", "score", "--input", str(completions), "--output", str(link))
+    assert_one_line_refusal(run, "overwrite")
+    assert completions.read_bytes() == before
+
+
+def test_refuse_overwrite_sees_through_dot_segments(tmp_path):
+    target = tmp_path / "a.csv"
+    target.write_text("x", encoding="utf-8")
+    with pytest.raises(DataError, match="overwrite"):
+        refuse_overwrite(tmp_path / "sub" / ".." / "a.csv", [target])
+    refuse_overwrite(tmp_path / "b.csv", [target])  # a different file is fine
+
+
+def test_rewards_score_output_that_is_a_directory_is_named_in_the_refusal(
+    repo_root, completions, tmp_path
+):
+    run = run_cli(
+        repo_root, "rewards", "score", "--input", str(completions), "--output", str(tmp_path)
+    )
+    assert_one_line_refusal(run, f"--output {tmp_path}", "is a directory")
+
+
+def test_evals_score_refuses_a_report_folder_that_holds_its_input(repo_root, completions):
+    run = run_cli(
+        repo_root, "evals", "score", "--input", str(completions), "--out", str(completions.parent)
+    )
+    assert_one_line_refusal(run, "overwrite")
+    assert completions.read_text(encoding="utf-8") == COMPLETIONS
+
+
+# ---------------------------------------------------------------- whole report folders
+def test_a_report_killed_half_way_leaves_the_older_report_whole(tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.md").write_text("old report", encoding="utf-8")
+    (out / "summary.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt), staged_folder(out) as stage:
+        (stage / "summary.json").write_text('{"new": true}', encoding="utf-8")
+        raise KeyboardInterrupt
+    assert (out / "report.md").read_text(encoding="utf-8") == "old report"
+    assert (out / "summary.json").read_text(encoding="utf-8") == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no staging left over
+
+
+def test_a_finished_report_replaces_the_older_one_as_a_whole(repo_root, completions, tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "summary.json").write_text("{}", encoding="utf-8")
+    (out / "stale.png").write_bytes(b"old plot")
+    run = run_cli(repo_root, "evals", "score", "--input", str(completions), "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert not (out / "stale.png").exists()
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_a_folder_of_other_files_is_never_replaced_by_a_report(repo_root, completions, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me", encoding="utf-8")
+    run = run_cli(repo_root, "evals", "score", "--input", str(completions), "--out", str(out))
+    assert_one_line_refusal(run, "other files")
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+# ---------------------------------------------------------------- one line, not a traceback
+def test_training_merge_into_a_file_is_refused(repo_root, demo_adapter, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("x", encoding="utf-8")
+    run = run_cli(
+        repo_root, "training", "merge", "--adapter", str(demo_adapter), "--out", str(target)
+    )
+    assert_one_line_refusal(run, "not a folder")
+    under = run_cli(
+        repo_root, "training", "merge", "--adapter", str(demo_adapter), "--out", str(target / "m")
+    )
+    assert_one_line_refusal(under, "is a file")
+
+
+def test_training_push_refuses_a_path_as_repo_id(repo_root, demo_adapter, tmp_path):
+    run = run_cli(
+        repo_root, "training", "push", str(demo_adapter), "--repo-id", "../../x", "--dry-run",
+        "--out", str(tmp_path / "preview"),
+    )  # fmt: skip
+    assert_one_line_refusal(run, "--repo-id")
+    assert not (tmp_path / "preview").exists()
+
+
+def test_training_curves_says_a_malformed_state_is_malformed(repo_root, tmp_path):
+    (tmp_path / "trainer_state.json").write_text('{"global_step": 3, "log_hist', encoding="utf-8")
+    run = run_cli(repo_root, "training", "curves", str(tmp_path))
+    assert_one_line_refusal(run, "malformed")
+
+
+def test_check_data_into_a_closed_pipe_ends_without_a_traceback(repo_root, sample_train):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "training", "check-data", str(sample_train), "--json"],
+        cwd=repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader is gone before the first write, as with `| head -0`
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "Traceback" not in stderr
+    assert "BrokenPipeError" not in stderr
