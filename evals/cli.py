@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mcq.files import add_input_limit_argument, set_input_limit
+from mcq.files import add_input_limit_argument, set_input_limit, terminal_safe
 
 __all__ = ["main"]
 
@@ -288,7 +288,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from evals.data import score_file
 
     run = score_file(args.results, **_references(args))
-    sys.stdout.write(format_sample(pick_sample(run, args.n, args.seed), run.components))
+    sys.stdout.write(
+        terminal_safe(format_sample(pick_sample(run, args.n, args.seed), run.components))
+    )
     return 0
 
 
@@ -301,7 +303,7 @@ def cmd_neutrality(args: argparse.Namespace) -> int:
         raise EvalInputError("--top must be ≥ 1 and --examples ≥ 0")
     run = score_file(args.input, preset=args.preset)
     uses = neutrality_terms(run, examples=args.examples)
-    sys.stdout.write(render_terms(uses, args.top, len(run.rows)))
+    sys.stdout.write(terminal_safe(render_terms(uses, args.top, len(run.rows))))
     return 0
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from evals.data import ScoredRow, ScoredRun
 from evals.stats import wilson_interval
+from mcq.files import spreadsheet_safe
 
 __all__ = [
     "Accuracy",
@@ -85,6 +86,10 @@ def short(text: str | None, limit: int = 60) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _text_cell(value: object) -> object:
+    return spreadsheet_safe(value) if isinstance(value, str) else value
+
+
 def rows_to_csv(header: list[str], rows: list[list[object]]) -> str:
     """CSV text (UTF-8, ``\\n`` line ends); None becomes an empty cell."""
     buffer = io.StringIO()
@@ -92,6 +97,9 @@ def rows_to_csv(header: list[str], rows: list[list[object]]) -> str:
     writer.writerow(header)
     for row in rows:
         writer.writerow(
-            ["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for v in row]
+            [
+                "" if v is None else f"{v:.6g}" if isinstance(v, float) else _text_cell(v)
+                for v in row
+            ]
         )
     return buffer.getvalue()

@@ -10,6 +10,7 @@ writing its output over one of its inputs, whatever the path spelling.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +25,8 @@ __all__ = [
     "read_text",
     "refuse_overwrite",
     "set_input_limit",
+    "spreadsheet_safe",
+    "terminal_safe",
 ]
 
 #: Largest input file read by default (MiB); ``--max-input-mb`` raises it.
@@ -152,6 +155,40 @@ def refuse_overwrite(
             raise DataError(
                 f"{out}: the output would overwrite the input {given}; choose another path"
             )
+
+
+# Control characters (C0 and C1, but newline and tab) and the bidi overrides that reorder text.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: Leading characters that make Excel, LibreOffice or Sheets run a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def terminal_safe(text: str) -> str:
+    """Show control characters from files as escapes, so printing them cannot drive a terminal.
+
+    Example:
+        >>> print(terminal_safe("答案\\x1b]0;pwned\\x07：B"))
+        答案\\x1b]0;pwned\\x07：B
+    """
+    return _UNPRINTABLE.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Prefix a text cell that a spreadsheet would run as a formula with ``'`` (OWASP's rule).
+
+    Scored CSVs (``rewards score --output``, ``evals`` reports) are meant to be opened in a
+    spreadsheet; submission files are not, and keep their ids exactly.
+
+    Example:
+        >>> print(spreadsheet_safe("=HYPERLINK(1)"), spreadsheet_safe("q-1"))
+        '=HYPERLINK(1) q-1
+    """
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _too_big(path: Path, size: int, max_mb: float) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import mcq
-from mcq.files import read_text
+from mcq.files import read_text, spreadsheet_safe
 from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.scoring import score
@@ -309,4 +309,4 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".") if value == value else ""
-    return str(value)
+    return spreadsheet_safe(str(value))

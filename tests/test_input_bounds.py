@@ -192,3 +192,24 @@ def test_check_data_into_a_closed_pipe_ends_without_a_traceback(repo_root, sampl
     proc.wait(timeout=120)
     assert "Traceback" not in stderr
     assert "BrokenPipeError" not in stderr
+
+
+# ---------------------------------------------------------------- terminals and spreadsheets
+def test_evals_sample_shows_control_characters_as_escapes(repo_root, tmp_path):
+    path = tmp_path / "c.jsonl"
+    row = {"id": "1", "completion": "答案：B\n理由：\x1b]0;owned\x07\x1b[2J依據憲法規定。"}
+    path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    run = run_cli(repo_root, "evals", "sample", str(path), "-n", "1")
+    assert run.returncode == 0, run.stderr
+    assert "\x1b" not in run.stdout and "\x07" not in run.stdout
+    assert "\\x1b]0;owned" in run.stdout
+
+
+def test_scored_csv_guards_a_formula_id_for_spreadsheets(repo_root, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text('id,completion\n"=HYPERLINK(""http://x"")",答案：B\n', encoding="utf-8")
+    out = tmp_path / "scored.csv"
+    run = run_cli(repo_root, "rewards", "score", "--input", str(path), "--output", str(out))
+    assert run.returncode == 0, run.stderr
+    first_cell = out.read_text(encoding="utf-8").splitlines()[1].split(",")[0]
+    assert first_cell.startswith("\"'=HYPERLINK") or first_cell.startswith("'=HYPERLINK")
