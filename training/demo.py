@@ -81,11 +81,16 @@ MODEL_SHAPE: dict[str, Any] = {
     "num_key_value_heads": 2,
     "num_hidden_layers": 4,
     "intermediate_size": 512,
-    "max_position_embeddings": 1024,
+    "max_position_embeddings": 4096,
     "rms_norm_eps": 1e-6,
     "rope_theta": 10000.0,
     "tie_word_embeddings": True,
 }
+
+#: Answer length cap of the greedy evaluation: ``python -m evals demo-report``'s default.
+GREEDY_MAX_NEW_TOKENS = 256
+#: Bootstrap resamples and seed of the greedy gain's paired interval (as ``evals compare``).
+BOOTSTRAP_RESAMPLES = 2000
 
 EPILOG = """\
 example:
@@ -104,7 +109,7 @@ class DemoSettings:
     gold: Path = DATA_DIR / "sample_test_gold.csv"
     config: Path = DEFAULT_CONFIG
     seed: int = 0
-    vocab_size: int = 6000
+    tokenizer_merges: int = 3000  # merges learned from the sample corpus (on top of the characters)
     sft_steps: int = 200
     sft_batch_size: int = 8
     sft_lr: float = 2e-3
@@ -112,6 +117,7 @@ class DemoSettings:
     eval_samples: int = 4
     eval_temperature: float = 0.7
     eval_max_new_tokens: int | None = None  # None: the recipe's max_completion_length
+    greedy_max_new_tokens: int = GREEDY_MAX_NEW_TOKENS
     skip_eval: bool = False
     threads: int = 2
     grpo_overrides: list[str] = field(default_factory=list)
@@ -152,53 +158,128 @@ def read_gold(path: Path) -> dict[str, str]:
 
 
 def tokenizer_corpus(train: Sequence[mcq.Question]) -> list[str]:
-    """Texts the tokenizer learns from: prompts, reference answers and lexicon terms.
+    """Texts the tokenizer learns its merges from: prompts, reference answers, lexicon terms.
 
-    Each text also appears converted to Simplified Chinese (OpenCC), so users typing either
-    script get sensible tokens.
+    The prompts are mcq's chat messages (every shipped prompt variant's wording included), so
+    the tokenizer follows prompt changes. Each text also appears converted to Simplified
+    Chinese (OpenCC), so users typing either script get sensible tokens.
     """
     import opencc
 
-    texts = [mcq.SYSTEM_PROMPT, mcq.ANSWER_FORMAT_HINT]
-    texts += [mcq.format_question(q) for q in train]
-    texts += [target_text(q.correct_answer or "A", q.reasoning or "") for q in train]
-    for lexicon in sorted(LEXICON_DIR.glob("*.txt")):
-        lines = lexicon.read_text(encoding="utf-8").splitlines()
-        texts += [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
+    texts: list[str] = []
+    for prompt in mcq.list_prompts():
+        texts += [prompt.system or "", prompt.answer_format]
+        if prompt.example is not None:
+            texts += [mcq.format_question(prompt.example.question, prompt), prompt.example.answer]
+    texts += [m["content"] for q in train for m in mcq.build_messages(q)]
+    texts += [styled_answer(q, style) for q in train if q.correct_answer for style, _ in STYLE_MIX]
+    texts += lexicon_terms()
+    texts = [t for t in texts if t]
     to_simplified = opencc.OpenCC("t2s")
     return texts + [to_simplified.convert(t) for t in texts]
+
+
+def lexicon_terms() -> list[str]:
+    """Every term of the shipped neutrality lexicons (comments and blank lines left out)."""
+    terms = []
+    for lexicon in sorted(LEXICON_DIR.glob("*.txt")):
+        lines = lexicon.read_text(encoding="utf-8").splitlines()
+        terms += [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
+    return terms
+
+
+def exam_characters(extra_texts: Iterable[str] = ()) -> list[str]:
+    """Every character the demo tokenizer keeps as one token, sorted by code point.
+
+    jieba's own dictionary (``jieba/dict.txt``: about 350,000 Simplified words, 12,010
+    distinct CJK characters), each word and character also converted to Traditional with
+    OpenCC (``s2t``, and ``s2tw`` for Taiwan's variants), plus every character of
+    ``extra_texts`` (the sample data and the prompt texts). Those cover practically every
+    character of a real Traditional or Simplified exam.
+    """
+    import unicodedata
+    from importlib.resources import files
+
+    import opencc
+
+    words = [
+        line.split(" ", 1)[0]
+        for line in (files("jieba") / "dict.txt").read_text(encoding="utf-8").splitlines()
+    ]
+    chars = {c for w in words for c in w}
+    converters = [opencc.OpenCC(name) for name in ("s2t", "s2tw")]
+    for convert in converters:
+        chars |= {c for ch in sorted(chars) for c in convert.convert(ch)}
+        chars |= {c for w in words for c in convert.convert(w)}
+    for text in extra_texts:
+        chars |= set(unicodedata.normalize("NFC", text))
+    # Multi-byte characters only: ASCII is a single byte (a base token) anyway; no controls.
+    return sorted(c for c in chars if ord(c) > 0x7F and unicodedata.category(c)[0] not in "CZ")
+
+
+def sample_texts(settings: DemoSettings) -> list[str]:
+    """The raw text of the sample data, the prompt variants and the lexicons (for characters)."""
+    paths = [settings.train, settings.test, *sorted(mcq.PROMPT_DIR.glob("*.yaml"))]
+    paths += sorted(LEXICON_DIR.glob("*.txt"))
+    return [Path(p).read_text(encoding="utf-8-sig") for p in paths]
 
 
 # --------------------------------------------------------------------------- tokenizer
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 6000):
-    """Train a byte-level BPE tokenizer on ``texts`` and wrap it for transformers.
+def train_tokenizer(texts: Iterable[str], characters: Sequence[str] = (), merges: int = 3000):
+    """A byte-level BPE tokenizer that knows every one of ``characters`` as one token.
 
-    Byte-level means every string in any script still encodes (unseen characters fall back to
-    bytes). The result has the ChatML special tokens, ``<|im_end|>`` as eos, ``<|endoftext|>``
-    as pad, Qwen2's normalizer and pre-tokenizer, and :data:`CHAT_TEMPLATE`.
+    Byte-level means every string in any script still encodes (an unknown character falls
+    back to its UTF-8 bytes). The merges come in two ranks:
+
+    1. character merges, built, not learned: for each of ``characters``, its bytes joined
+       left to right (``b1 b2 -> b1b2``, ``b1b2 b3 -> b1b2b3``). They rank before every other
+       merge and only ever join bytes of one character (UTF-8 lead bytes never follow a
+       character's last byte), so each such character always ends up one token;
+    2. ``merges`` merges learned by BPE on ``texts`` over whole characters (the same split
+       and normalizer, without the byte mapping), then written in the byte alphabet.
+
+    The result has the ChatML special tokens, ``<|im_end|>`` as eos, ``<|endoftext|>`` as
+    pad, Qwen2's normalizer and pre-tokenizer, and :data:`CHAT_TEMPLATE`.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.BPE())
+    split = pre_tokenizers.Split(Regex(QWEN2_SPLIT_REGEX), behavior="isolated", invert=False)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+
+    def in_bytes(text: str) -> str:
+        return "".join(piece for piece, _ in byte_level.pre_tokenize_str(text))
+
+    # 2. merges over whole characters, learned from the sample corpus.
+    learner = Tokenizer(models.BPE())
+    learner.normalizer = normalizers.NFC()
+    learner.pre_tokenizer = split
+    learner.train_from_iterator(
+        list(texts), trainers.BpeTrainer(vocab_size=1_000_000, min_frequency=2, show_progress=False)
+    )
+    learned = json.loads(learner.to_str())["model"]["merges"][:merges]
+
+    # 1. character merges, shortest prefixes first.
+    spelled = [in_bytes(c) for c in sorted(set(characters))]
+    char_merges = [
+        (s[: i - 1], s[i - 1]) for i in range(2, 5) for s in spelled if len(s) >= i
+    ]
+    vocab: dict[str, int] = {}
+    for token in [*SPECIAL_TOKENS, *sorted(pre_tokenizers.ByteLevel.alphabet())]:
+        vocab.setdefault(token, len(vocab))
+    all_merges: list[tuple[str, str]] = []
+    for left, right in [*char_merges, *((in_bytes(a), in_bytes(b)) for a, b in learned)]:
+        if left + right not in vocab:
+            vocab[left + right] = len(vocab)
+            all_merges.append((left, right))
+
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=all_merges))
     tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(QWEN2_SPLIT_REGEX), behavior="isolated", invert=False),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
+    tok.pre_tokenizer = pre_tokenizers.Sequence([split, byte_level])
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=2,
-        special_tokens=list(SPECIAL_TOKENS),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(list(texts), trainer=trainer)
+    tok.add_special_tokens(list(SPECIAL_TOKENS))
     wrapped = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token=IM_END,
@@ -250,16 +331,21 @@ class SupervisedExample:
 #: Answer styles of the supervised warm-up and how many copies of each question get each one.
 #: Untuned instruct models often answer at the end, or name the option by its text instead of
 #: its letter; mixing those in gives demo-base that behaviour, and GRPO (whose ``format`` and
-#: ``correctness`` rewards favour ``答案：X`` first) something real to learn.
-STYLE_MIX: tuple[tuple[str, int], ...] = (("answer_first", 2), ("answer_last", 1), ("option_text", 1))
+#: ``correctness`` rewards favour ``答案：X`` first) something real to learn. The requested
+#: format is the minority, so demo-base's *most likely* answer (what greedy decoding, and so a
+#: user, sees) is not in it: GRPO has to move the mode, not only the tail.
+STYLE_MIX: tuple[tuple[str, int], ...] = (("answer_first", 1), ("answer_last", 1), ("option_text", 2))
 
 _CLOSING_LETTER = re.compile(r"正確答案(?:為|是)\s*([A-D])")
+# The letter-naming clause of a closing sentence ("因此正確答案為A。", "因此正確答案為B，各方…").
+_CLOSING_SENTENCE = re.compile(r"因此正確答案(?:為|是)\s*[A-D]\s*(?:[。.]\s*$|[，,；;]\s*而?)")
 
 
 def styled_answer(q: mcq.Question, style: str) -> str:
     """The reference answer to ``q`` written in one of the :data:`STYLE_MIX` styles.
 
-    ``answer_first`` is the format the prompt asks for (``答案：X`` then ``理由：...``);
+    ``answer_first`` is the format the prompt asks for (``答案：X`` then ``理由：...``, the
+    letter named once: a closing ``因此正確答案為X`` is left out, so it cannot contradict);
     ``answer_last`` is the reasoning alone, whose closing sentence names the letter;
     ``option_text`` is the reasoning with that letter replaced by the option's wording, so no
     letter can be extracted.
@@ -267,7 +353,7 @@ def styled_answer(q: mcq.Question, style: str) -> str:
     reasoning = (q.reasoning or "").strip()
     letter = q.correct_answer or "A"
     if style == "answer_first":
-        return target_text(letter, reasoning)
+        return target_text(letter, _CLOSING_SENTENCE.sub("", reasoning) or reasoning)
     if not _CLOSING_LETTER.search(reasoning):
         reasoning = f"{reasoning}因此正確答案為{letter}。"
     if style == "answer_last":
@@ -356,7 +442,7 @@ def supervised_warmup(
             mask[row, : len(ids)] = 1
         for group in optim.param_groups:
             group["lr"] = lr_at(step)
-        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        loss = _target_loss(model, input_ids, mask, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
@@ -365,6 +451,21 @@ def supervised_warmup(
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
     model.eval()
     return losses
+
+
+def _target_loss(model, input_ids, attention_mask, labels):
+    """Mean next-token cross-entropy over the labelled positions (what ``labels=`` computes).
+
+    The output layer runs on the answer positions only: with a vocabulary of ~17,000 tokens it
+    costs more than the rest of the tiny model, and the prompt positions carry no loss.
+    """
+    import torch
+
+    hidden = model.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != -100
+    logits = model.lm_head(hidden[:, :-1][keep])
+    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
 
 
 # --------------------------------------------------------------------------- GRPO
@@ -462,6 +563,7 @@ class ModelScore:
     mean_new_tokens: float
     seconds: float
     examples: list[str] = field(default_factory=list)
+    totals: list[float] = field(default_factory=list)  # per completion, in question order
 
 
 def evaluate_models(
@@ -478,9 +580,11 @@ def evaluate_models(
 ) -> dict[str, ModelScore]:
     """Sample ``samples`` answers per question from each model and score them with the gold.
 
-    Every model gets the same prompts, sampling settings and seeds (the torch generator is
-    reset to ``seed + batch index`` before each batch), so the numbers compare like for like.
-    Scores are ``rewards.score(completion, Sample.from_question(q), preset)``.
+    ``temperature`` 0 means greedy decoding (one answer per question, ``samples`` ignored),
+    as ``python -m evals demo-report`` and a user of the app see. Every model gets the same
+    prompts, sampling settings and seeds (the torch generator is reset to ``seed + batch
+    index`` before each batch), so the numbers compare like for like. Scores are
+    ``rewards.score(completion, Sample.from_question(q), preset)``.
     """
     import torch
     from tqdm import tqdm
@@ -488,7 +592,10 @@ def evaluate_models(
 
     import rewards
 
+    greedy = temperature <= 0
+    samples = 1 if greedy else samples
     jobs = [q for q in questions for _ in range(samples)]
+    sampling = {} if greedy else {"temperature": temperature, "top_p": 1.0, "top_k": 0}
     results: dict[str, ModelScore] = {}
     for name, path in models.items():
         started = time.perf_counter()
@@ -505,10 +612,8 @@ def evaluate_models(
             with torch.no_grad():
                 out = model.generate(
                     **enc,
-                    do_sample=True,
-                    temperature=temperature,
-                    top_p=1.0,
-                    top_k=0,
+                    do_sample=not greedy,
+                    **sampling,
                     max_new_tokens=max_new_tokens,
                     pad_token_id=tokenizer.pad_token_id,
                 )
@@ -537,6 +642,7 @@ def evaluate_models(
             mean_new_tokens=sum(new_tokens) / len(new_tokens),
             seconds=time.perf_counter() - started,
             examples=texts[::samples][:3],  # the first sample of the first three questions
+            totals=[round(b.total, 6) for b in breakdowns],
         )
     return results
 
@@ -647,9 +753,14 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
     stage.mkdir()
     try:
         t0 = time.perf_counter()
-        tokenizer = train_tokenizer(tokenizer_corpus(train), vocab_size=settings.vocab_size)
+        corpus = tokenizer_corpus(train)
+        characters = exam_characters([*sample_texts(settings), *corpus])
+        tokenizer = train_tokenizer(corpus, characters, merges=settings.tokenizer_merges)
         timings["tokenizer"] = time.perf_counter() - t0
-        _say(f"tokenizer: {len(tokenizer)} tokens ({timings['tokenizer']:.1f} s)")
+        _say(
+            f"tokenizer: {len(tokenizer)} tokens, {len(characters)} characters as single tokens "
+            f"({timings['tokenizer']:.1f} s)"
+        )
 
         t0 = time.perf_counter()
         model = new_model(tokenizer, settings.seed)
@@ -680,12 +791,17 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
         _say(f"{ADAPTER_DIR}, {MERGED_DIR}: {state.get('global_step')} GRPO steps")
 
         scores: dict[str, ModelScore] = {}
+        greedy: dict[str, ModelScore] = {}
         if not settings.skip_eval:
             t0 = time.perf_counter()
             if settings.eval_max_new_tokens is None:
                 settings.eval_max_new_tokens = int(recipe_value(settings.config, "max_completion_length", 256))
+            models = {BASE_DIR: stage / BASE_DIR, MERGED_DIR: stage / MERGED_DIR}
+            greedy = evaluate_models(
+                models, test, temperature=0.0, max_new_tokens=settings.greedy_max_new_tokens
+            )
             scores = evaluate_models(
-                {BASE_DIR: stage / BASE_DIR, MERGED_DIR: stage / MERGED_DIR},
+                models,
                 test,
                 samples=settings.eval_samples,
                 temperature=settings.eval_temperature,
@@ -693,11 +809,12 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
                 seed=settings.seed,
             )
             timings["evaluation"] = time.perf_counter() - t0
-            for name, s in scores.items():
-                _say(
-                    f"{name}: mean total {s.mean_total:.3f}, extractable {s.extractable:.1%}, "
-                    f"accuracy {s.accuracy:.1%}"
-                )
+            for label, results in (("greedy", greedy), ("sampled", scores)):
+                for name, s in results.items():
+                    _say(
+                        f"{label} {name}: mean total {s.mean_total:.3f}, extractable "
+                        f"{s.extractable:.1%}, accuracy {s.accuracy:.1%}"
+                    )
         for name in (BASE_DIR, ADAPTER_DIR, MERGED_DIR):
             _swap_dir(stage / name, out / name)
     finally:
@@ -712,6 +829,8 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
         "grpo_log": [e for e in state.get("log_history", []) if "reward" in e],
         "timings": timings,
         "scores": {k: asdict(v) for k, v in scores.items()},
+        "greedy_scores": {k: asdict(v) for k, v in greedy.items()},
+        "greedy_gain": greedy_gain(greedy, settings.seed) if greedy else None,
         "sizes": {d: dir_size_bytes(out / d) for d in (BASE_DIR, ADAPTER_DIR, MERGED_DIR)},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {settings.threads}",
     }
@@ -721,6 +840,28 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
     write_text_atomic(out / "build-report.json", json.dumps(report, ensure_ascii=False, indent=2))
     _say(f"done in {timings['total'] / 60:.1f} min; {out} holds {report['total_size'] / 2**20:.1f} MiB")
     return report
+
+
+def greedy_gain(greedy: Mapping[str, ModelScore], seed: int = 0) -> dict[str, Any]:
+    """demo-grpo minus demo-base in greedy ``default`` total: the mean paired difference over
+    the questions and its percentile bootstrap 95% interval (``evals.stats``, as in reports)."""
+    from evals.stats import paired_bootstrap_ci
+
+    base, tuned = greedy[BASE_DIR].totals, greedy[MERGED_DIR].totals
+    diff, low, high = paired_bootstrap_ci(base, tuned, resamples=BOOTSTRAP_RESAMPLES, seed=seed)
+    wins = sum(t > b for b, t in zip(base, tuned, strict=True))
+    losses = sum(t < b for b, t in zip(base, tuned, strict=True))
+    _say(f"greedy gain {diff:+.3f} (95% CI {low:+.3f} to {high:+.3f}); grpo higher on {wins}, base on {losses}")
+    return {
+        "difference": round(diff, 6),
+        "ci_low": round(low, 6),
+        "ci_high": round(high, 6),
+        "questions": len(base),
+        "tuned_higher": wins,
+        "base_higher": losses,
+        "resamples": BOOTSTRAP_RESAMPLES,
+        "seed": seed,
+    }
 
 
 def _remove_stale_stages(out: Path) -> None:
@@ -910,7 +1051,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--gold", type=Path, default=d.gold, help="gold answers of --test (id,correct_answer)")
     p.add_argument("--config", type=Path, default=d.config, help="GRPO recipe (default: demo-cpu.yaml)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed for every random choice")
-    p.add_argument("--vocab-size", type=int, default=d.vocab_size, help="BPE vocabulary size")
+    p.add_argument(
+        "--merges",
+        type=int,
+        default=d.tokenizer_merges,
+        help="BPE merges learned from the sample corpus, on top of the exam characters",
+    )
     p.add_argument("--sft-steps", type=int, default=d.sft_steps, help="supervised warm-up steps")
     p.add_argument("--sft-lr", type=float, default=d.sft_lr, help="supervised learning rate")
     p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default: the recipe's max_steps)")
@@ -948,7 +1094,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gold=args.gold,
         config=args.config,
         seed=args.seed,
-        vocab_size=args.vocab_size,
+        tokenizer_merges=args.merges,
         sft_steps=args.sft_steps,
         sft_lr=args.sft_lr,
         grpo_steps=args.grpo_steps,
