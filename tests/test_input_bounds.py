@@ -213,3 +213,23 @@ def test_scored_csv_guards_a_formula_id_for_spreadsheets(repo_root, tmp_path):
     assert run.returncode == 0, run.stderr
     first_cell = out.read_text(encoding="utf-8").splitlines()[1].split(",")[0]
     assert first_cell.startswith("\"'=HYPERLINK") or first_cell.startswith("'=HYPERLINK")
+
+
+def test_training_grpo_refuses_a_negative_step_count_before_loading_anything(repo_root, tmp_path):
+    run = run_cli(
+        repo_root, "training", "grpo", "--config", "assets/configs/demo-cpu.yaml",
+        "--max_steps", "-3", "--output_dir", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert_one_line_refusal(run, "max_steps")
+    assert not (tmp_path / "run").exists()
+
+
+def test_training_grpo_refuses_an_output_dir_that_is_a_file(repo_root, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("x", encoding="utf-8")
+    run = run_cli(
+        repo_root, "training", "grpo", "--config", "assets/configs/demo-cpu.yaml",
+        "--max_steps", "1", "--output_dir", str(target),
+    )  # fmt: skip
+    assert_one_line_refusal(run, "not a folder")
+    assert target.read_text(encoding="utf-8") == "x"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -63,6 +64,8 @@ def _grpo(argv: list[str]) -> int:
 
     # TRL warns on import about vLLM 0.32; training.vllm_colocate makes that pairing work.
     warnings.filterwarnings("ignore", message="TRL currently supports vLLM versions")
+    # bitsandbytes' CPU backend logs that an optional kernel package is missing on every start.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     from training.grpo import cli
 
     return cli(argv)

@@ -217,6 +217,7 @@ def main(
     save. Raises :class:`UsageError` or ``mcq.DataError`` for mistakes the user can fix.
     """
     check_required(script_args, model_args)
+    check_training_args(training_args)
     run_dir = Path(training_args.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_handler = start_run_log(run_dir)
@@ -284,6 +285,21 @@ def check_required(script_args: ScriptArguments, model_args: ModelConfig) -> Non
     if not Path(script_args.dataset_path).is_file():
         raise UsageError(f"{script_args.dataset_path}: file not found")
     load_prompt(script_args.prompt)
+
+
+def check_training_args(training_args: GRPOConfig) -> None:
+    """Raise :class:`UsageError` for a step count or output folder that cannot work."""
+    if training_args.max_steps == 0 or training_args.max_steps < -1:
+        raise UsageError(
+            f"max_steps must be a positive number of steps, or -1 to train num_train_epochs "
+            f"(got {training_args.max_steps})"
+        )
+    out = Path(training_args.output_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output_dir {out}: exists and is not a folder")
+    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise UsageError(f"output_dir {out}: {blocker} is a file, not a folder")
 
 
 # --- run log -----------------------------------------------------------------------------------
