@@ -233,3 +233,65 @@ def test_training_grpo_refuses_an_output_dir_that_is_a_file(repo_root, tmp_path)
     )  # fmt: skip
     assert_one_line_refusal(run, "not a folder")
     assert target.read_text(encoding="utf-8") == "x"
+
+
+# ---------------------------------------------------------------- every CLI, hostile files
+def _hostile_files(root: Path) -> dict[str, Path]:
+    root.mkdir()
+    fifo = root / "fifo.csv"
+    os.mkfifo(fifo)
+    sparse = root / "huge.csv"
+    with sparse.open("wb") as fh:  # 600 MiB on paper, no disk used
+        fh.truncate(600 * 2**20)
+    binary = root / "binary.csv"
+    binary.write_bytes(bytes(range(256)) * 64)
+    return {
+        "device": Path("/dev/zero"),
+        "fifo": fifo,
+        "folder": root,
+        "huge": sparse,
+        "binary": binary,
+        "missing": root / "missing.csv",
+    }
+
+
+_COMMANDS = {
+    "rewards score": ["rewards", "score", "--input", "{f}"],
+    "evals score": ["evals", "score", "--input", "{f}", "--out", "{out}"],
+    "evals score --gold": ["evals", "score", "--input", "{ok}", "--gold", "{f}", "--out", "{out}"],
+    "evals compare": ["evals", "compare", "--a", "{f}", "--b", "{ok}", "--out", "{out}"],
+    "evals sample": ["evals", "sample", "{f}"],
+    "evals neutrality": ["evals", "neutrality", "--input", "{f}"],
+    "training check-data": ["training", "check-data", "{f}"],
+    "inference generate": ["inference", "generate", "--model", "assets/models/demo-base",
+                           "--input", "{f}", "--output-dir", "{out}"],
+}  # fmt: skip
+
+
+def _capped_memory() -> None:
+    import resource
+
+    cap = 4 * 2**30  # 4 GiB of address space: reading /dev/zero whole would blow through it
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+@pytest.mark.parametrize("command", sorted(_COMMANDS))
+def test_every_cli_refuses_every_hostile_file_in_one_line_under_a_memory_cap(
+    repo_root, tmp_path, completions, command
+):
+    for kind, hostile in _hostile_files(tmp_path / "hostile").items():
+        argv = [
+            part.format(f=hostile, ok=completions, out=tmp_path / "out")
+            for part in _COMMANDS[command]
+        ]
+        run = subprocess.run(
+            [sys.executable, "-m", *argv],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=_capped_memory,
+        )
+        assert run.returncode == 2, f"{command} on {kind}: exit {run.returncode}\n{run.stderr}"
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, f"{command} on {kind}:\n{run.stderr}"
