@@ -8,6 +8,7 @@ the same score plus the details the CLI and the app show.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import mcq
@@ -26,11 +27,6 @@ _ANSWER_AT_START = re.compile(
     r"(?![A-Za-z0-9Ａ-Ｚａ-ｚ])"
 )
 _REASON_SECTION = re.compile(r"(?:\*\*)?理由\s*(?:\*\*)?\s*[:：]")
-# "答案：A或B", "答案: A/B", "答案是A、C": more than one letter offered.
-_HEDGED_ANSWER = re.compile(
-    rf"答案\s*(?:[:：]|是|为|為)\s*[(（【\[]?[{_LETTERS}][)）】\]]?\s*(?:或者?|和|及|與|与|/|、|,|，|or)\s*"
-    rf"[(（【\[]?[{_LETTERS}](?![A-Za-z])"
-)
 _MIN_REASON_CHARS = 10
 
 
@@ -61,11 +57,8 @@ def _explain_format(
         else:
             reason_part, reason_state = 0.5, "too short"
 
-    consistent = (
-        letter is not None
-        and (start_letter is None or start_letter == letter)
-        and not _HEDGED_ANSWER.search(text)
-    )
+    # An ambiguous answer ("答案：A或B", an opening letter the conclusion contradicts) has no letter.
+    consistent = letter is not None and (start_letter is None or start_letter == letter)
     score = 0.5 * answer_part + 0.3 * reason_part + 0.2 * consistent
     details = {
         "answer_at_start": start_letter is not None,
@@ -91,8 +84,9 @@ def format_reward(completion: object, sample: Sample | None = None) -> float:
       elsewhere; 0.3 when only a bare letter can be found; 0 when no letter can be found.
     - ``reason``: 1.0 for a ``理由：`` section after the answer with at least 10 characters;
       0.5 when the section is shorter or comes before the answer; 0 without one.
-    - ``single``: 1.0 when exactly one letter is given (the opening letter agrees with the
-      one ``mcq.extract_answer`` finds, and no ``答案：A或B`` hedge), else 0.
+    - ``single``: 1.0 when exactly one letter is given: ``mcq.extract_answer`` finds one
+      (not ``ambiguous``: no ``答案：A或B``, no ``答案：B（也可能是A）``, no conclusion
+      contradicting the opening letter) and the opening letter is that one; else 0.
 
     Args:
         completion: The model's answer text (``None``/``NaN`` count as empty).
@@ -108,6 +102,8 @@ def format_reward(completion: object, sample: Sample | None = None) -> float:
         0.5
         >>> format_reward("答案：A或B")
         0.5
+        >>> format_reward("答案：B（也可能是A）\\n理由：兩者都符合憲法增修條文的規定。")
+        0.8
         >>> format_reward("我不知道")
         0.0
     """
@@ -204,9 +200,16 @@ def _option_letters(body: str) -> set[str]:
 _SENTENCE_SPLIT_RE = re.compile(r"[。！？!?；;\n]+")
 _NOT_CONTENT_RE = re.compile(r"[\s\W_]+")
 _REASON_START_RE = re.compile(r"理由\s*(?:\*\*)?\s*[:：]")
+# What counts as the reasoning's own words: Chinese characters and digits (an answer in
+# English or one made of letters and symbols says nothing to a Chinese reader).
+_CHINESE_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff0-9０-９]")
 
-# Length band (characters of the reasoning, whitespace excluded).
-MIN_CHARS, GOOD_CHARS, LONG_CHARS, MAX_CHARS = 15, 60, 800, 3000
+# Substance: Chinese characters the reasoning adds, not connectives nor text copied from the
+# question or options (a run of COPY_CHARS characters found there).
+MIN_SUBSTANCE, GOOD_SUBSTANCE = 10, 40
+COPY_CHARS = 6
+# Length: every content character (whitespace and punctuation excluded); far longer loses.
+LONG_CHARS, MAX_CHARS = 600, 2000
 LONG_FLOOR = 0.2
 # Repetition: share of repeated character 4-grams natural prose reaches anyway.
 NGRAM = 4
@@ -217,16 +220,45 @@ MARKER_DENSITY_LIMIT = 0.25
 _OPTION_KEY_CHARS = 6
 
 
-def _length_factor(n: int) -> float:
-    if n < MIN_CHARS:
+def _length_factor(substance: int, n: int) -> float:
+    """0 without substance, rising to 1 at GOOD_SUBSTANCE; falling past LONG_CHARS in all."""
+    if substance < MIN_SUBSTANCE:
         return 0.0
-    if n < GOOD_CHARS:
-        return (n - MIN_CHARS) / (GOOD_CHARS - MIN_CHARS)
+    short = min(1.0, (substance - MIN_SUBSTANCE) / (GOOD_SUBSTANCE - MIN_SUBSTANCE))
     if n <= LONG_CHARS:
-        return 1.0
+        return short
     if n >= MAX_CHARS:
-        return LONG_FLOOR
-    return 1.0 - (1.0 - LONG_FLOOR) * (n - LONG_CHARS) / (MAX_CHARS - LONG_CHARS)
+        return short * LONG_FLOOR
+    return short * (1.0 - (1.0 - LONG_FLOOR) * (n - LONG_CHARS) / (MAX_CHARS - LONG_CHARS))
+
+
+@lru_cache(maxsize=1024)
+def _copy_grams(source: str) -> frozenset[str]:
+    """Every COPY_CHARS-character run of the question and options (Simplified, no punctuation)."""
+    text = _NOT_CONTENT_RE.sub("", to_simplified(source))
+    return frozenset(text[i : i + COPY_CHARS] for i in range(len(text) - COPY_CHARS + 1))
+
+
+def _substance(content: str, sample: Sample | None) -> tuple[int, int]:
+    """(Chinese characters of ``content`` that are its own, characters copied from the sample)."""
+    source = "\n".join(
+        [as_text(getattr(sample, "question", None))]
+        + [as_text(v) for v in (getattr(sample, "options", None) or {}).values()]
+    )
+    kept = list(content)
+    copied = 0
+    grams = _copy_grams(source) if len(source) > COPY_CHARS else frozenset()
+    if grams:
+        covered_until = 0
+        for i in range(len(content) - COPY_CHARS + 1):
+            if content[i : i + COPY_CHARS] in grams:
+                start = max(i, covered_until)
+                covered_until = i + COPY_CHARS
+                copied += covered_until - start
+                kept[start:covered_until] = " " * (covered_until - start)
+    for m in _MARKER_RE.finditer(content):
+        kept[m.start() : m.end()] = " " * (m.end() - m.start())
+    return len(_CHINESE_RE.findall("".join(kept))), copied
 
 
 def _repetition(content: str, sentences: list[str]) -> tuple[float, float]:
@@ -277,13 +309,16 @@ def _explain_reasoning(
     ngram_repeat, sentence_repeat = _repetition(content, sentences)
     repeat = max(ngram_repeat - REPEAT_ALLOWANCE, sentence_repeat, 0.0)
     repetition_factor = max(0.0, 1.0 - 1.5 * repeat)
-    length_factor = _length_factor(n)
+    substance, copied = _substance(content, sample)
+    length_factor = _length_factor(substance, n)
 
     score = length_factor * repetition_factor * (0.2 + 0.5 * marker_score + 0.3 * option_score)
     details = {
         "markers": markers + (["一方面…另一方面"] if both_sides else []),
         "other_options_discussed": others,
         "length": n,
+        "substance": substance,
+        "copied_from_question": copied,
         "length_factor": round(length_factor, 4),
         "repeated_ngrams": round(ngram_repeat, 4),
         "repeated_sentences": round(sentence_repeat, 4),
@@ -313,14 +348,18 @@ def reasoning(completion: object, sample: Sample | None = None) -> float:
       letter is named as an option (``選項B``, ``(C)``, ``D的說法``, ``C與D``; not ``ABC公司``
       or a capital in English text) or its text (first 6 characters) is quoted; the option
       the completion picks does not count.
-    - ``length``: by characters without whitespace or punctuation: 0 under 15, rising to 1 at
-      60, 1 up to 800, then falling to 0.2 at 3,000 and beyond. Too short and too long lose.
+    - ``length``: what the reasoning says of its own, its *substance*: Chinese characters
+      (and digits) that are neither connectives nor copied from the question or options (a
+      run of 6 or more characters found there). 0 under 10, rising to 1 at 40. So English,
+      connectives strung together or the question pasted back earn nothing. Past 600
+      characters in all (whitespace and punctuation excluded) it falls, to 0.2 at 2,000.
     - ``repetition``: ``1 - 1.5 × r`` (at least 0), where ``r`` is the larger of the share of
       duplicated sentences and the share of repeated character 4-grams above 20%.
 
     Args:
         completion: The model's answer text (``None``/``NaN`` count as empty).
-        sample: Its ``options`` (when given) let quoted option text count as analysis.
+        sample: Its ``options`` (when given) let quoted option text count as analysis; its
+            ``question`` and ``options`` are what copied text is measured against.
 
     Returns:
         The score in [0, 1].
@@ -334,6 +373,12 @@ def reasoning(completion: object, sample: Sample | None = None) -> float:
         0.0
         >>> reasoning("理由：因為所以首先其次因此然而因為所以首先其次因此然而") < 0.05
         True
+        >>> reasoning("答案：B\\n理由：First, the constitution sets a four-year term; option A "
+        ...           "is the old rule, so B is right.")
+        0.0
+        >>> q = Sample(question="立法委員的任期為幾年？", options={"A": "三年", "B": "四年"})
+        >>> reasoning("答案：B\\n理由：因為立法委員的任期為幾年？所以選項A三年，因此B四年。", q)
+        0.0
     """
     return _explain_reasoning(completion, sample)[0]
 

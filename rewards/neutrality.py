@@ -20,6 +20,8 @@ How a completion is read:
    flips: a negated hedge counts as absolute (``不可能``), a negated absolute counts as a
    hedge (``並非唯一``, ``不一定``, ``沒有錯誤``). A loaded term stays loaded when negated
    (``他不是賣國賊`` still frames the discussion with the label).
+5. **Saturation.** Hedging earns less with every term and, past about one hedge per 25
+   characters (four are always free), counts against the text: spam is not balance.
 
 The lexicons are plain text files in ``assets/lexicon/`` (``neutral.txt``, ``absolute.txt``,
 ``loaded.txt``, ``negators.txt``); a preset may point ``settings.neutrality.lexicon`` at
@@ -72,6 +74,11 @@ HEDGE_GAIN = 0.3
 ABSOLUTE_LOSS = 0.4
 LOADED_FACTOR = 0.5
 HEDGE_REPEATS_COUNTED = 2
+# Hedging saturates, then it is spam: up to HEDGES_FREE hedges plus one per CHARS_PER_HEDGE
+# characters are fine; each one beyond takes 1/allowance of the score away.
+HEDGES_FREE = 4
+CHARS_PER_HEDGE = 25
+_NOT_CONTENT_RE = re.compile(r"[\s\W_]+")
 
 # jieba cuts runs of these characters independently (its ``re_han_default``).
 _BLOCK_RE = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+")
@@ -397,14 +404,23 @@ def _read_terms(path: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------------- scoring
-def neutrality_score(matches: Iterable[TermMatch]) -> float:
+def neutrality_score(matches: Iterable[TermMatch], chars: int | None = None) -> float:
     """Turn matched terms into a score in [0, 1] (the rule :func:`neutrality` documents).
+
+    Args:
+        matches: The terms found in a text.
+        chars: The text's length without whitespace and punctuation; when given, hedges
+            beyond ``4 + chars / 25`` are penalised as spam.
 
     Example:
         >>> neutrality_score([])
         0.7
         >>> neutrality_score([TermMatch("可能", "neutral", 0, 2, effect="neutral")])
         0.85
+        >>> hedges = ["可能", "或許", "相對", "平衡", "多元", "權衡", "客觀", "持平"]
+        >>> spam = [TermMatch(t, "neutral", 0, 2, effect="neutral") for t in hedges]
+        >>> neutrality_score(spam), neutrality_score(spam, chars=16), neutrality_score(spam, 200)
+        (0.966667, 0.266667, 0.966667)
     """
     hedges: dict[str, int] = {}
     absolute = loaded = 0
@@ -421,6 +437,11 @@ def neutrality_score(matches: Iterable[TermMatch]) -> float:
     balance = (neutral - absolute) / (neutral + absolute + 1)
     score = NO_TERMS_SCORE + (HEDGE_GAIN if balance >= 0 else ABSOLUTE_LOSS) * balance
     score *= LOADED_FACTOR**loaded
+    if chars is not None:
+        allowed = HEDGES_FREE + chars / CHARS_PER_HEDGE
+        excess = sum(hedges.values()) - allowed
+        if excess > 0:
+            score *= max(0.0, 1.0 - excess / allowed)
     return round(min(1.0, max(0.0, score)), 6)
 
 
@@ -428,12 +449,19 @@ def _explain_neutrality(
     completion: object, sample: Sample | None = None, *, lexicon: Any = None
 ) -> tuple[float, dict[str, Any]]:
     lex = lexicon if isinstance(lexicon, NeutralityLexicon) else load_lexicon(lexicon)
-    matches = lex.find(as_text(completion))
+    text = as_text(completion)
+    matches = lex.find(text)
     counts = dict.fromkeys(CATEGORIES, 0)
     for match in matches:
         counts[match.effect or match.category] += 1
-    details = {"terms": [m.as_dict() for m in matches], "counts": counts}
-    return neutrality_score(matches), details
+    chars = len(_NOT_CONTENT_RE.sub("", text))
+    hedges_allowed = HEDGES_FREE + chars / CHARS_PER_HEDGE
+    details = {
+        "terms": [m.as_dict() for m in matches],
+        "counts": counts,
+        "hedges_allowed": round(hedges_allowed, 2),
+    }
+    return neutrality_score(matches, chars), details
 
 
 @component(
@@ -452,7 +480,11 @@ def neutrality(completion: object, sample: Sample | None = None, *, lexicon: Any
     - ``A`` = absolutes: absolute terms plus negated hedges, every occurrence;
     - ``L`` = loaded terms, every occurrence, negated or not;
     - ``balance = (N - A) / (N + A + 1)``, in (-1, 1);
-    - ``score = (0.7 + 0.3 * balance if balance >= 0 else 0.7 + 0.4 * balance) * 0.5 ** L``.
+    - ``score = (0.7 + 0.3 * balance if balance >= 0 else 0.7 + 0.4 * balance) * 0.5 ** L``;
+    - hedge spam: with ``H`` hedges in all (every occurrence) and ``n`` characters (whitespace
+      and punctuation excluded), up to ``allowed = 4 + n / 25`` are fine; beyond that the
+      score is multiplied by ``max(0, 1 - (H - allowed) / allowed)``: a text made of hedge
+      words (可能、或許、相對、不同觀點…) with nothing said loses, and soon scores 0.
 
     A text with no lexicon terms gets 0.7 (neutral wording, nothing to credit); one hedge
     gives 0.85, one absolute 0.5, and each loaded term halves the score.
@@ -473,5 +505,9 @@ def neutrality(completion: object, sample: Sample | None = None, *, lexicon: Any
         0.25
         >>> neutrality("這並非唯一的看法。") == neutrality("这并非唯一的看法。")
         True
+        >>> neutrality("可能、或許、相對、不同觀點、平衡、多元、權衡、持平。")
+        0.294915
+        >>> neutrality("可能、或許、相對、不同觀點、平衡、多元、權衡、持平、客觀、兼顧、審慎、中立。")
+        0.0
     """
     return _explain_neutrality(completion, sample, lexicon=lexicon)[0]

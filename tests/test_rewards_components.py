@@ -51,6 +51,19 @@ def test_format_hedged_answer_loses_the_single_answer_part():
     assert format_reward("答案：A或B\n理由：兩者都符合憲法增修條文的規定。") == pytest.approx(0.8)
 
 
+def test_format_answer_hedged_toward_another_letter_loses_the_single_answer_part():
+    _, details = rewards.COMPONENTS["format"].run(
+        "答案：B（也可能是A）\n理由：兩者都符合憲法增修條文的規定。", rewards.Sample()
+    )
+    assert details["answer_rule"] == "ambiguous"
+    assert details["single_answer"] is False
+
+
+def test_format_opening_letter_contradicted_by_conclusion_loses_the_single_answer_part():
+    text = "答案：D\n理由：憲法增修條文規定立法委員任期為四年，因此正確答案為B。"
+    assert format_reward(text) == pytest.approx(0.8)
+
+
 def test_format_details_name_each_part():
     _, details = rewards.COMPONENTS["format"].run("答案：B", rewards.Sample())
     assert details == {
@@ -77,6 +90,19 @@ def test_format_details_name_each_part():
 )
 def test_correctness_compares_extracted_letter_with_gold(text, gold, expected):
     assert correctness(text, rewards.Sample(correct_answer=gold)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "答案：A、B、C、D",
+        "答案：B或C",
+        "答案：B（也可能是A）",
+        "答案：D\n理由：……因此正確答案為B。",
+    ],
+)
+def test_correctness_of_an_ambiguous_answer_is_zero_not_missing(text):
+    assert correctness(text, rewards.Sample(correct_answer="B")) == 0.0
 
 
 def test_correctness_without_sample_is_not_applicable():
@@ -107,6 +133,41 @@ def test_reasoning_too_short_and_too_long_both_lose():
     assert len(long_text) > 5000
     assert reasoning("答案：B\n理由：因為A錯。") < reasoning(GOOD)
     assert reasoning(long_text) < 0.5 * reasoning(GOOD)
+
+
+def test_reasoning_in_english_earns_nothing():
+    english = (
+        "答案：B\n理由：First, the amended constitution sets a four-year term; option A is "
+        "the rule before the amendment, so it no longer applies, while C and D mix up terms."
+    )
+    assert reasoning(english) == 0.0
+
+
+def test_reasoning_copied_from_question_and_options_earns_nothing():
+    sample = rewards.Sample(
+        question="依現行憲法增修條文，立法委員的任期為幾年？",
+        options={"A": "三年，連選得連任", "B": "四年，連選得連任", "C": "六年", "D": "五年"},
+    )
+    pasted = (
+        "答案：B\n理由：首先，依現行憲法增修條文，立法委員的任期為幾年？其次，選項A三年，連選得連任；"
+        "因此選項B四年，連選得連任。"
+    )
+    _, details = rewards.COMPONENTS["reasoning"].run(pasted, sample)
+    assert details["copied_from_question"] > details["substance"]
+    assert reasoning(pasted, sample) == 0.0 < reasoning(pasted)
+
+
+def test_reasoning_quoting_a_few_words_of_an_option_keeps_full_marks():
+    sample = rewards.Sample(
+        question="依現行憲法增修條文，立法委員的任期為幾年？",
+        options={"A": "三年", "B": "四年", "C": "六年", "D": "五年"},
+    )
+    assert reasoning(GOOD, sample) == reasoning(GOOD) == 1.0
+
+
+def test_reasoning_of_connectives_alone_earns_nothing():
+    glue = "答案：B\n理由：首先因為B，所以B；其次由於A，因此A；然而C，但是C；此外D，不過D；綜上，總之，可見。"
+    assert reasoning(glue) == 0.0
 
 
 def test_reasoning_credits_discussing_other_options_by_letter_or_content():

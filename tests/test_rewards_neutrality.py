@@ -12,10 +12,12 @@ import rewards
 from rewards.components import seed
 from rewards.neutrality import (
     DEFAULT_LEXICON_DIR,
+    HEDGES_FREE,
     LEXICON_FILES,
     NO_TERMS_SCORE,
     load_lexicon,
     neutrality,
+    neutrality_score,
 )
 
 
@@ -164,8 +166,32 @@ def test_hedges_raise_the_score_with_diminishing_returns():
     assert NO_TERMS_SCORE < one < three <= 1.0
 
 
-def test_repeating_one_hedge_is_capped():
-    assert neutrality("可能，可能，可能，可能，可能。") == neutrality("可能，可能。")
+def test_repeating_one_hedge_adds_nothing():
+    # Counted twice at most for balance; past the spam allowance the repeats even cost.
+    assert neutrality("可能，可能，可能，可能，可能。") <= neutrality("可能，可能。")
+    assert neutrality("可能，可能，可能。") == neutrality("可能，可能。")
+
+
+def test_hedge_spam_without_content_scores_zero():
+    spam = "可能、或許、相對、不同觀點、平衡、多元、權衡、持平、客觀、兼顧、審慎、中立、見仁見智。"
+    assert neutrality(spam) == 0.0
+
+
+def test_hedge_spam_scores_below_text_without_hedges():
+    glue = "首先這個問題或許可能相對而言存在不同觀點，然而也許各方見仁見智，因此需要權衡兼顧多元。"
+    assert neutrality(glue) < NO_TERMS_SCORE
+
+
+def test_hedges_spread_through_a_long_answer_are_not_spam(lexicon):
+    answer = (
+        "憲法第11條保障言論自由，但依第23條得以法律限制。選項A主張完全不得限制，"
+        "忽略了他人的名譽權；選項C以政府立場決定保障範圍，違背保護少數意見的本意；"
+        "選項D排除網路與文字，與大法官解釋不符。限制的界線仍有不同觀點，"
+        "在一定程度上需要權衡個人表達與公共利益，也可能因案件而異，宜審慎看待。"
+    )
+    hedges = [m for m in lexicon.find(answer) if m.effect == "neutral"]
+    assert len(hedges) > HEDGES_FREE
+    assert neutrality(answer) == neutrality_score(lexicon.find(answer))
 
 
 def test_loaded_terms_pull_strongly_down():
