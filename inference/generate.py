@@ -10,9 +10,12 @@ to the letter whose best answer has the highest total reward.
 Outputs in ``--output-dir``:
 
 - ``submission.csv``: ``id,answer``, every input id once, in input order (written atomically);
-- ``detailed_results.csv``: ``id, answer, answer_source, response, <components>, total``
-  (+ ``votes`` with ``--samples`` > 1). It grows chunk by chunk while the run goes on; the
-  finished file is rewritten atomically in input order;
+- ``detailed_results.csv``: ``id, answer, answer_source, response, <components>, total,
+  prompt_truncated`` (+ ``votes`` with ``--samples`` > 1). ``prompt_truncated`` is ``true``
+  where the prompt was longer than the model's context minus ``--max-new-tokens`` and was
+  shortened in the middle of the question (``inference.context``); the summary counts them.
+  The file grows chunk by chunk while the run goes on; the finished file is rewritten
+  atomically in input order;
 - ``run.json``: the settings the results depend on, checked when a run is resumed.
 
 Resuming: rerun the same command; ids already in ``detailed_results.csv`` are skipped. Chunks
@@ -62,6 +65,8 @@ SHARDS = ".shards"
 STATS = "stats.json"
 
 BASE_COLUMNS = ("id", "answer", "answer_source", "response")
+#: Column after ``total``: "true" where the prompt was shortened to fit the model's context.
+TRUNCATED = "prompt_truncated"
 EXTRACTED, CONSTRAINED = "extracted", "constrained"
 DEFAULT_SAMPLING_TEMPERATURE = 0.7
 
@@ -436,9 +441,35 @@ class _Answerer:
         self.generated_tokens = 0
         self.generation_seconds = 0.0
 
-    def rows(self, questions: list[Question]) -> list[list[str]]:
+    def check_room(self) -> None:
+        """Raise :class:`UsageError` when no question could fit beside the new tokens."""
+        from inference.context import prompt_budget, shortest_prompt_tokens
+
         s = self.settings
-        conversations = [mcq.build_messages(q, self.prompt) for q in questions]
+        new_tokens = 0 if s.constrained else s.max_new_tokens
+        budget = prompt_budget(self.backend, new_tokens)
+        if budget is None:
+            return
+        needed = shortest_prompt_tokens(self.backend, self.prompt)
+        if needed > budget:
+            context = self.backend.max_model_len
+            raise UsageError(
+                f"the model's context is {context} tokens; with --max-new-tokens {new_tokens} "
+                f"a prompt may take {budget}, but prompt {self.prompt.name!r} needs {needed} "
+                "before any question: lower --max-new-tokens or raise the context "
+                "(--engine-arg max_model_len=N)"
+            )
+
+    def rows(self, questions: list[Question]) -> list[list[str]]:
+        from inference.context import fit_conversations
+
+        s = self.settings
+        conversations, truncated = fit_conversations(
+            self.backend,
+            questions,
+            self.prompt,
+            max_new_tokens=0 if s.constrained else s.max_new_tokens,
+        )
         if hasattr(self.backend, "reset_prefix_cache"):
             # Every chunk starts from an empty prefix cache, resumed or not: same numerics.
             self.backend.reset_prefix_cache()
@@ -486,6 +517,7 @@ class _Answerer:
                 _format_score(sample.breakdown.components.get(name)) for name in self.components
             ]
             row.append(_format_score(sample.breakdown.total))
+            row.append("true" if truncated[i] else "false")
             if s.samples > 1:
                 row.append(votes)
             rows.append(row)
@@ -507,8 +539,9 @@ def run(args: argparse.Namespace) -> int:
     if args.data_parallel_size > 1 and plan.todo:
         return _run_data_parallel(args, plan)
     if plan.todo:
-        _prepare_output(plan)
         answerer = _answerer(args, plan)
+        answerer.check_room()  # before anything is written
+        _prepare_output(plan)
         with _progress(plan) as bar:
             for chunk in plan.chunks():
                 new_rows = answerer.rows(chunk)
@@ -605,7 +638,8 @@ def _plan(args: argparse.Namespace) -> _Plan:
         chunk_size=args.chunk_size,
         input_fingerprint=fingerprint(questions),
     )
-    columns = [*BASE_COLUMNS, *components, "total"] + (["votes"] if args.samples > 1 else [])
+    columns = [*BASE_COLUMNS, *components, "total", TRUNCATED]
+    columns += ["votes"] if args.samples > 1 else []
 
     out = Path(args.output_dir)
     if out.exists() and not out.is_dir():
@@ -721,6 +755,19 @@ def _finalize(plan: _Plan) -> None:
     if shards.is_dir():
         shutil.rmtree(shards)
     print(_summary(plan, ordered))
+    shortened = _shortened(plan, ordered)
+    if shortened:
+        print(
+            f"warning: {shortened} of {len(ordered)} prompts were longer than the model's context "
+            f"allows and were shortened in the middle (marked {mcq.CUT_MARK}); they have "
+            f"{TRUNCATED}=true in {DETAILED}",
+            file=sys.stderr,
+        )
+
+
+def _shortened(plan: _Plan, rows: list[list[str]]) -> int:
+    column = plan.columns.index(TRUNCATED)
+    return sum(row[column] == "true" for row in rows)
 
 
 def _summary(plan: _Plan, rows: list[list[str]]) -> str:
@@ -732,6 +779,7 @@ def _summary(plan: _Plan, rows: list[list[str]]) -> str:
         "answers: " + "  ".join(f"{x} {letters[x]} ({letters[x] / total:.0%})" for x in LETTERS),
         f"extracted {sources[EXTRACTED]} ({sources[EXTRACTED] / total:.0%}), "
         f"constrained {sources[CONSTRAINED]} ({sources[CONSTRAINED] / total:.0%})",
+        f"prompts shortened to fit the context: {_shortened(plan, rows)}",
     ]
     if plan.tokens:
         rate = plan.tokens / plan.seconds if plan.seconds else 0.0
@@ -756,6 +804,7 @@ def _run_worker(args: argparse.Namespace, plan: _Plan) -> int:
     if not todo:
         return 0
     answerer = _answerer(args, plan)
+    answerer.check_room()
     rows = 0
     for chunk in todo:
         _append(detailed, _csv_text(answerer.rows(chunk)))

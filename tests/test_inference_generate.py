@@ -481,6 +481,115 @@ def test_unknown_prompt_exits_2_with_one_line(tmp_path, capsys, sample_test, dem
     assert not (tmp_path / "out").exists()
 
 
+# --------------------------------------------------------------------------- context safety
+
+PASSAGE = (Path(__file__).parent / "fixtures" / "long_civics_passage.txt").read_text(
+    encoding="utf-8"
+)
+LONG_IDS = ("long-stem", "long-options")
+# The transformers backend would use the model's whole max_position_embeddings: give it the
+# context the vLLM engine has on a CPU (inference.backends.CPU_MAX_MODEL_LEN), so the long
+# questions are over-long for both.
+HF_CONTEXT = ["--engine-arg", "max_model_len=1024"]
+
+
+@pytest.fixture(scope="module")
+def mixed_input(tmp_path_factory, sample_test):
+    """Four sample questions and two over-long ones (a ~1,400-character civics passage, once
+    with short options and once with long ones), interleaved."""
+    passage = "".join(PASSAGE.split())  # one TSV cell
+    paragraphs = [p for p in PASSAGE.split("\n") if p.strip()]
+    stem = passage + "根據上文，下列敘述何者最符合文中的說明？"
+    long_stem = [
+        stem,
+        "參與式預算完全取代議會審議",
+        "提案須經可行性評估並公開理由",
+        "只有里長可以提出提案",
+        "投票只能在網路上進行",
+    ]
+    long_options = [stem, *(paragraphs[i][:300] for i in (2, 3, 4, 5))]
+    normal = mcq.load_test(sample_test)[:4]
+    rows = [[q.id, q.question, *(q.options[x] for x in mcq.LETTERS)] for q in normal]
+    rows.insert(1, [LONG_IDS[0], *long_stem])
+    rows.insert(4, [LONG_IDS[1], *long_options])
+    path = tmp_path_factory.mktemp("mixed") / "mixed.tsv"
+    lines = ["id\tquestion\toption_A\toption_B\toption_C\toption_D", *("\t".join(r) for r in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def check_shortened(out: Path, questions: list[mcq.Question], stdout: str, stderr: str) -> None:
+    """Complete valid files; exactly the long rows flagged; the count in the summary and in
+    one warning line."""
+    rows = check_outputs(out, questions)
+    flagged = [r["id"] for r in rows if r["prompt_truncated"] == "true"]
+    assert flagged == list(LONG_IDS)
+    assert all(r["prompt_truncated"] in ("true", "false") for r in rows)
+    assert "prompts shortened to fit the context: 2" in stdout
+    warnings = [line for line in stderr.splitlines() if "shortened" in line]
+    assert len(warnings) == 1 and warnings[0].startswith(f"warning: 2 of {len(rows)} prompts")
+
+
+@pytest.mark.parametrize("backend", ["vllm", "transformers"])
+def test_over_long_questions_are_shortened_and_every_id_answered(
+    tmp_path, capsys, mixed_input, demo_grpo, backend
+):
+    extra = HF_CONTEXT if backend == "transformers" else []
+    out = tmp_path / backend
+    code, stdout, stderr = generate(
+        capsys,
+        *("--model", demo_grpo, "--input", mixed_input, "--output-dir", out),
+        *("--backend", backend, *extra, *RUN_ARGS),
+    )
+    assert code == 0, stderr
+    check_shortened(out, mcq.load_test(mixed_input), stdout, stderr)
+
+
+def test_over_long_questions_are_shortened_for_sampling_and_the_constrained_pick(
+    tmp_path, capsys, mixed_input, demo_grpo
+):
+    questions = mcq.load_test(mixed_input)
+    common = ["--model", demo_grpo, "--input", mixed_input, "--backend", "vllm", *RUN_ARGS]
+    code, stdout, stderr = generate(
+        capsys, *common, "--output-dir", tmp_path / "sc", "--samples", "2", "--temperature", "1"
+    )
+    assert code == 0, stderr
+    check_shortened(tmp_path / "sc", questions, stdout, stderr)
+    code, stdout, stderr = generate(
+        capsys, *common, "--output-dir", tmp_path / "c", "--constrained"
+    )
+    assert code == 0, stderr
+    check_shortened(tmp_path / "c", questions, stdout, stderr)
+
+
+def test_data_parallel_workers_shorten_over_long_questions(
+    tmp_path, capsys, mixed_input, demo_grpo
+):
+    out = tmp_path / "dp"
+    code, stdout, stderr = generate(
+        capsys,
+        *("--model", demo_grpo, "--input", mixed_input, "--output-dir", out),
+        *("--backend", "transformers", *HF_CONTEXT, "--constrained", *RUN_ARGS),
+        *("--data-parallel-size", "2"),
+    )
+    assert code == 0, stderr
+    check_shortened(out, mcq.load_test(mixed_input), stdout, stderr)
+
+
+def test_new_tokens_that_leave_no_room_for_a_question_exit_2_before_writing(
+    tmp_path, capsys, mixed_input, demo_grpo
+):
+    out = tmp_path / "out"
+    code, _, stderr = generate(
+        capsys,
+        *("--model", demo_grpo, "--input", mixed_input, "--output-dir", out),
+        *("--backend", "transformers", *HF_CONTEXT, "--max-new-tokens", "1000"),
+    )
+    assert code == 2 and stderr.count("\n") == 1
+    assert "lower --max-new-tokens" in stderr and "Traceback" not in stderr
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------- transformers
 
 
