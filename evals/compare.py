@@ -10,7 +10,7 @@ from typing import Any
 
 from evals import plots
 from evals.data import ScoredRun, check_same_ids
-from evals.metrics import accuracy, column, fmt, pct, rows_to_csv, short, signed
+from evals.metrics import accuracy, ambiguous_count, column, fmt, pct, rows_to_csv, short, signed
 from evals.report import Report, write_atomic
 from evals.score_report import LETTERS, p_text
 from evals.stats import bootstrap_mean_ci, letter_skew, mcnemar, paired_bootstrap_ci
@@ -102,6 +102,8 @@ def compare_runs(
             "gold": {k: Counter(gold).get(k, 0) for k in LETTERS} if gold else None,
             "none_a": sum(1 for r in a.rows if r.submitted is None),
             "none_b": sum(1 for r in b.rows if r.submitted is None),
+            "ambiguous_a": ambiguous_count(a.rows),
+            "ambiguous_b": ambiguous_count(b.rows),
         },
         "different_letters": different,
         "disagreements": [ra.id for ra, _ in ranked[:top]],
@@ -300,6 +302,10 @@ def write_compare_report(
             + (f"**skew flagged** ({sk['reason']})" if sk["skewed"] else "no skew flagged")
             + f"; χ² against {reference} = {fmt(sk['chi2'], 2)}"
             for label, sk in ((la, skews["a"]), (lb, skews["b"]))
+        ]
+        + [
+            f"Ambiguous answers (several letters offered as the answer; correctness 0): "
+            f"{la} {letters['ambiguous_a']}, {lb} {letters['ambiguous_b']}"
         ]
     )
     report.image("compare_letters.png", "答案選項分布 answer letters")

@@ -14,6 +14,7 @@ from mcq.files import spreadsheet_safe
 __all__ = [
     "Accuracy",
     "accuracy",
+    "ambiguous_count",
     "column",
     "fmt",
     "pct",
@@ -49,6 +50,14 @@ def accuracy(rows: list[ScoredRow]) -> Accuracy | None:
     correct = sum(1 for ok in judged if ok)
     low, high = wilson_interval(correct, len(judged))
     return Accuracy(correct, len(judged), low, high)
+
+
+def ambiguous_count(rows: list[ScoredRow]) -> int:
+    """Responses offering several letters as the answer (``mcq.extract_answer``'s ``ambiguous``).
+
+    They have no letter, correctness 0, and generation re-asks them with the constrained choice.
+    """
+    return sum(1 for row in rows if row.answer_rule == "ambiguous")
 
 
 def column(run: ScoredRun, name: str) -> list[float | None]:

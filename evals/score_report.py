@@ -10,7 +10,7 @@ from typing import Any
 
 from evals import plots
 from evals.data import ScoredRow, ScoredRun
-from evals.metrics import accuracy, column, fmt, pct, rows_to_csv, short
+from evals.metrics import accuracy, ambiguous_count, column, fmt, pct, rows_to_csv, short
 from evals.report import Report, write_atomic
 from evals.stats import describe, letter_skew
 
@@ -56,6 +56,7 @@ def describe_run(run: ScoredRun) -> dict[str, Any]:
         "no_answer": {
             "count": no_answer,
             "share": no_answer / len(run.rows),
+            "ambiguous": ambiguous_count(run.rows),
             "submitted_anyway": from_file,
         },
         "answer_rules": dict(Counter(row.answer_rule for row in run.rows).most_common()),
@@ -106,7 +107,8 @@ def write_score_report(
     else:
         overview.append("Accuracy: no gold answers given (pass `--gold`)")
     overview.append(
-        f"No extractable answer: **{pct(no_answer['share'])}** ({no_answer['count']} of {len(run.rows)})"
+        f"No extractable answer: **{pct(no_answer['share'])}** ({no_answer['count']} of {len(run.rows)}), "
+        f"ambiguous (several letters offered): {no_answer['ambiguous']}"
     )
     overview.append(
         "Answer letters: **skewed** — " + skew["reason"]
@@ -190,7 +192,8 @@ def write_score_report(
     rules = ", ".join(f"`{rule}` {count}" for rule, count in summary["answer_rules"].items())
     report.paragraph(
         f"{no_answer['count']} of {len(run.rows)} completions ({pct(no_answer['share'])}) have no answer "
-        f"letter that `mcq.extract_answer` accepts. Extraction rules used: {rules}."
+        f"letter that `mcq.extract_answer` accepts; {no_answer['ambiguous']} of them are ambiguous "
+        f"(several letters offered as the answer; correctness 0). Extraction rules used: {rules}."
     )
 
     report.heading(f"Lowest-scoring completions 最低分的 {LOWEST_SHOWN} 個回答")

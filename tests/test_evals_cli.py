@@ -139,6 +139,15 @@ def test_score_reports_the_share_without_an_extractable_answer(base, gold, tmp_p
     assert "No extractable answer: **14.3%** (1 of 7)" in _report(out)
 
 
+def test_score_counts_answers_offering_several_letters_as_ambiguous(gold, tmp_path):
+    answers = {qid: "A" for qid in GOLD} | {"q2": "B或C", "q3": "A、B、C、D"}
+    path = _results(tmp_path / "hedged.csv", answers, submitted={"q2": "B", "q3": "A"})
+    out = tmp_path / "out"
+    main(["score", "--input", str(path), "--gold", str(gold), "--out", str(out)])
+    assert "ambiguous (several letters offered): 2" in _report(out)
+    assert json.loads((out / "summary.json").read_text())["no_answer"]["ambiguous"] == 2
+
+
 def test_score_lists_the_five_lowest_totals_in_order_with_breakdowns(tuned, gold, tmp_path):
     out = tmp_path / "out"
     main(["score", "--input", str(tuned), "--gold", str(gold), "--out", str(out)])
