@@ -183,6 +183,7 @@ class AppService:
         temperature = check_number("temperature", temperature, 0.0, 2.0)
         max_new_tokens = int(check_number("max tokens", max_new_tokens, 1, LIMITS.max_new_tokens))
         model = self.models.label(side) if side in SIDES else side
+        self.check_fits(side, messages, max_new_tokens)
         reply = ""
         for reply in self.stream(side, messages, temperature, max_new_tokens):
             yield {"model": model, "side": side, "reply": reply, "done": False}
@@ -250,16 +251,18 @@ class AppService:
         max_new_tokens: int = 256,
         system_prompt: str | None = None,
     ) -> dict[str, Any]:
-        """Generate one side's answer to a question and score it."""
-        import mcq
+        """Generate one side's answer to a question and score it.
+
+        A question too long for the model's context is shortened in its middle first
+        (``prompt_truncated`` in the result says so; the UI shows a note).
+        """
         import rewards
 
         q = build_question(question, list(options), gold)
         temperature = check_number("temperature", temperature, 0.0, 2.0)
         max_new_tokens = int(check_number("max tokens", max_new_tokens, 1, LIMITS.max_new_tokens))
         system = check_text("system prompt", system_prompt, LIMITS.system_prompt_chars)
-        own = {} if not system else {"system_prompt": system}
-        messages = mcq.build_messages(q, self.prompt, **own)
+        messages, truncated = self.fit_question(side, q, max_new_tokens, system)
         start = time.perf_counter()
         text = self.generate(side, messages, temperature, max_new_tokens)
         seconds = time.perf_counter() - start
@@ -267,9 +270,47 @@ class AppService:
             rewards.score(text, _sample(q), preset=self.preset), gold=q.correct_answer
         )
         result.update(
-            model=self.models.label(side), side=side, text=text, seconds=round(seconds, 2)
+            model=self.models.label(side),
+            side=side,
+            text=text,
+            seconds=round(seconds, 2),
+            prompt_truncated=truncated,
         )
         return result
+
+    def fit_question(
+        self, side: str, q: Any, max_new_tokens: int, system_prompt: str = ""
+    ) -> tuple[list[dict[str, str]], bool]:
+        """The messages for ``q`` under the app's prompt, shortened to fit ``side``'s context
+        the way ``inference generate`` does it, and whether they were."""
+        import mcq
+        from inference.context import fit_conversations
+
+        backend, _ = self._side(side)
+        own = {"system_prompt": system_prompt} if system_prompt else {}
+        try:
+            conversations, truncated = fit_conversations(
+                backend, [q], self.prompt, max_new_tokens=max_new_tokens, **own
+            )
+        except mcq.PromptTooLong as err:
+            raise InputError(f"{err}: shorten the system prompt or lower max tokens") from None
+        return conversations[0], truncated[0]
+
+    def check_fits(self, side: str, messages: list[dict[str, str]], max_new_tokens: int) -> None:
+        """Raise :class:`InputError` when a chat does not fit ``side``'s context."""
+        from inference.context import prompt_budget
+
+        backend, _ = self._side(side)
+        budget = prompt_budget(backend, max_new_tokens)
+        if budget is None:
+            return
+        length = backend.prompt_lengths([messages])[0]
+        if length > budget:
+            raise InputError(
+                f"the conversation is {length} tokens; the model's context of "
+                f"{backend.max_model_len} leaves {budget} beside {max_new_tokens} new tokens: "
+                "clear the conversation, shorten the message or lower max tokens"
+            )
 
     def compare(
         self,

@@ -124,6 +124,13 @@ def result_markdown(result: dict[str, Any], title: str | None = None) -> str:
         f"**Answer: {letter}**{verdict} · rule `{result.get('answer_rule')}` · "
         f"**total {result['total']:.3f}**"
     )
+    if result.get("prompt_truncated"):
+        from mcq import CUT_MARK
+
+        lines.append(
+            f"_Note: the question was too long for the model's context; its middle was left out "
+            f"(marked {CUT_MARK}) before the model read it._"
+        )
     parts = [
         f"{name} {'n/a' if score is None else f'{score:.2f}'}"
         for name, score in result["components"].items()
