@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -47,11 +48,14 @@ def test_serve_passes_unknown_flags_to_vllm_and_binds_localhost(capsys, demo_bas
     assert f"demo-grpo-adapter={demo_adapter.resolve()}" in command
 
 
-def test_openai_client_chats_with_the_served_demo_model(tmp_path, demo_grpo, repo_root):
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, demo_grpo, repo_root):
+    """`python -m inference serve` of demo-grpo on a free port, and an OpenAI client for it."""
     from openai import OpenAI
 
+    log_path = tmp_path_factory.mktemp("serve") / "server.log"
     port = free_port()
-    log = (tmp_path / "server.log").open("w")
+    log = log_path.open("w")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -72,23 +76,15 @@ def test_openai_client_chats_with_the_served_demo_model(tmp_path, demo_grpo, rep
     try:
         deadline = time.monotonic() + 150
         while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
+            assert server.poll() is None, log_path.read_text()[-2000:]
             try:
-                models = [m.id for m in client.models.list()]
+                client.models.list()
                 break
             except Exception:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(1)
-        assert models == ["demo-grpo"]
-        reply = client.chat.completions.create(
-            model="demo-grpo",
-            messages=[{"role": "user", "content": "問題：立法院院長如何產生？\nA. 任命\nB. 互選"}],
-            max_tokens=24,
-            temperature=0,
-        )
-        assert reply.choices[0].message.content.strip()
-        assert 0 < reply.usage.completion_tokens <= 24
+        yield server, client
     finally:
         server.send_signal(signal.SIGTERM)  # forwarded to vLLM, which shuts down cleanly
         try:
@@ -98,3 +94,34 @@ def test_openai_client_chats_with_the_served_demo_model(tmp_path, demo_grpo, rep
             server.wait()
         log.close()
     assert server.returncode is not None
+
+
+def test_openai_client_chats_with_the_served_demo_model(served):
+    _, client = served
+    assert [m.id for m in client.models.list()] == ["demo-grpo"]
+    reply = client.chat.completions.create(
+        model="demo-grpo",
+        messages=[{"role": "user", "content": "問題：立法院院長如何產生？\nA. 任命\nB. 互選"}],
+        max_tokens=24,
+        temperature=0,
+    )
+    assert reply.choices[0].message.content.strip()
+    assert 0 < reply.usage.completion_tokens <= 24
+
+
+def test_an_over_long_request_gets_http_400_and_the_server_keeps_serving(served):
+    import openai
+
+    server, client = served
+    passage = (Path(__file__).parent / "fixtures" / "long_civics_passage.txt").read_text("utf-8")
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model="demo-grpo",
+            messages=[{"role": "user", "content": passage * 2}],
+            max_tokens=16,
+        )
+    assert info.value.status_code == 400 and "context length" in str(info.value)
+    reply = client.chat.completions.create(
+        model="demo-grpo", messages=[{"role": "user", "content": "你好"}], max_tokens=8
+    )
+    assert server.poll() is None and reply.choices[0].message.content is not None
