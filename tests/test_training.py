@@ -426,6 +426,17 @@ def test_check_data_summarises_a_clean_file():
     assert "invalid rows: 0" in proc.stdout
 
 
+def test_check_data_counts_prompt_tokens_with_the_chosen_prompt_variant():
+    from transformers import AutoTokenizer
+
+    from training.check_data import check_file
+
+    tokenizer = AutoTokenizer.from_pretrained(ROOT / DEMO_BASE)
+    plain = check_file(ROOT / TRAIN_TSV, tokenizer=tokenizer)
+    fewshot = check_file(ROOT / TRAIN_TSV, tokenizer=tokenizer, prompt="fewshot")
+    assert fewshot.prompt_tokens["min"] > plain.prompt_tokens["max"]  # the example comes first
+
+
 def test_check_data_lists_every_invalid_row_and_duplicates_and_exits_2(tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_text(

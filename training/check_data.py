@@ -55,6 +55,7 @@ def check_file(
     kind: str = "train",
     tokenizer: Any = None,
     max_prompt_length: int = 512,
+    prompt: mcq.Prompt | str | None = None,
 ) -> DataReport:
     """Inspect ``path``; raises ``mcq.DataError`` only when no row can be read at all."""
     questions, problems = mcq.validate_file(path, kind=kind)
@@ -81,7 +82,11 @@ def check_file(
     )
     if tokenizer is not None:
         lengths = [
-            len(tokenizer(mcq.render_prompt(q, tokenizer), add_special_tokens=False)["input_ids"])
+            len(
+                tokenizer(mcq.render_prompt(q, tokenizer, prompt), add_special_tokens=False)[
+                    "input_ids"
+                ]
+            )
             for q in questions
         ]
         report.prompt_tokens = _stats(lengths)
@@ -144,6 +149,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=512,
         help="token limit to count prompts against (default 512)",
     )
+    parser.add_argument(
+        "--prompt",
+        default="default",
+        metavar="NAME|PATH",
+        help="prompt variant the tokens are counted with (assets/prompts/ name or YAML path)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(run=run)
     return parser
@@ -151,6 +162,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report; 2 when there are invalid rows."""
+    prompt = mcq.load_prompt(args.prompt)  # a bad one is a DataError: one line, exit 2
     tokenizer = None
     if args.tokenizer:
         from transformers import AutoTokenizer
@@ -163,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"cannot load tokenizer {args.tokenizer}: {str(err).splitlines()[0]}"
             ) from None
-    report = check_file(args.file, args.kind, tokenizer, args.max_prompt_length)
+    report = check_file(args.file, args.kind, tokenizer, args.max_prompt_length, prompt)
     if args.json:
         data = asdict(report) | {"rows": report.rows}
         print(json.dumps(data, ensure_ascii=False, indent=2))
