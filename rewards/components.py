@@ -202,12 +202,12 @@ _NOT_CONTENT_RE = re.compile(r"[\s\W_]+")
 _REASON_START_RE = re.compile(r"理由\s*(?:\*\*)?\s*[:：]")
 # What counts as the reasoning's own words: Chinese characters and digits (an answer in
 # English or one made of letters and symbols says nothing to a Chinese reader).
-_CHINESE_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff0-9０-９]")
+_NOT_CHINESE_RE = re.compile(r"[^\u3400-\u9fff\uf900-\ufaff0-9０-９]+")
 
 # Substance: Chinese characters the reasoning adds, not connectives nor text copied from the
-# question or options (a run of COPY_CHARS characters found there).
+# question or options (a run of COPY_CHARS or more characters found there).
 MIN_SUBSTANCE, GOOD_SUBSTANCE = 10, 40
-COPY_CHARS = 6
+COPY_CHARS, COPY_GRAM = 8, 6
 # Length: every content character (whitespace and punctuation excluded); far longer loses.
 LONG_CHARS, MAX_CHARS = 600, 2000
 LONG_FLOOR = 0.2
@@ -234,31 +234,37 @@ def _length_factor(substance: int, n: int) -> float:
 
 @lru_cache(maxsize=1024)
 def _copy_grams(source: str) -> frozenset[str]:
-    """Every COPY_CHARS-character run of the question and options (Simplified, no punctuation)."""
+    """Every COPY_GRAM-character run of the question and options (Simplified, no punctuation)."""
     text = _NOT_CONTENT_RE.sub("", to_simplified(source))
-    return frozenset(text[i : i + COPY_CHARS] for i in range(len(text) - COPY_CHARS + 1))
+    return frozenset(text[i : i + COPY_GRAM] for i in range(len(text) - COPY_GRAM + 1))
 
 
-def _substance(content: str, sample: Sample | None) -> tuple[int, int]:
-    """(Chinese characters of ``content`` that are its own, characters copied from the sample)."""
-    source = "\n".join(
-        [as_text(getattr(sample, "question", None))]
-        + [as_text(v) for v in (getattr(sample, "options", None) or {}).values()]
-    )
-    kept = list(content)
-    copied = 0
-    grams = _copy_grams(source) if len(source) > COPY_CHARS else frozenset()
-    if grams:
-        covered_until = 0
-        for i in range(len(content) - COPY_CHARS + 1):
-            if content[i : i + COPY_CHARS] in grams:
-                start = max(i, covered_until)
-                covered_until = i + COPY_CHARS
-                copied += covered_until - start
-                kept[start:covered_until] = " " * (covered_until - start)
-    for m in _MARKER_RE.finditer(content):
-        kept[m.start() : m.end()] = " " * (m.end() - m.start())
-    return len(_CHINESE_RE.findall("".join(kept))), copied
+def _copied_chars(content: str, sample: Sample | None) -> int:
+    """Characters of ``content`` in runs of COPY_CHARS or more found in the question or options."""
+    options = getattr(sample, "options", None) or {}
+    question = as_text(getattr(sample, "question", None))
+    if not question and not options:
+        return 0
+    grams = _copy_grams("\n".join([question, *(as_text(v) for v in options.values())]))
+    last = len(content) - COPY_GRAM + 1
+    # A copied run of COPY_CHARS holds a gram starting at a multiple of the stride, so most
+    # answers (nothing copied) cost one sampled set intersection and no per-character work.
+    stride = COPY_CHARS - COPY_GRAM + 1
+    if grams.isdisjoint([content[i : i + COPY_GRAM] for i in range(0, last, stride)]):
+        return 0
+    copied, run_start, run_end = 0, 0, -1
+    for i in range(last):
+        if content[i : i + COPY_GRAM] in grams:
+            if i > run_end:  # a new run; count the one before if long enough
+                copied += run_end - run_start if run_end - run_start >= COPY_CHARS else 0
+                run_start = i
+            run_end = i + COPY_GRAM
+    return copied + (run_end - run_start if run_end - run_start >= COPY_CHARS else 0)
+
+
+@lru_cache(maxsize=4096)
+def _option_key(option_text: str) -> str:
+    return _NOT_CONTENT_RE.sub("", to_simplified(option_text))[:_OPTION_KEY_CHARS]
 
 
 def _repetition(content: str, sentences: list[str]) -> tuple[float, float]:
@@ -297,9 +303,7 @@ def _explain_reasoning(
     discussed = _option_letters(body)
     options = getattr(sample, "options", None) or {}
     for key, option_text in options.items():
-        option_key = _NOT_CONTENT_RE.sub("", to_simplified(as_text(option_text)))[
-            :_OPTION_KEY_CHARS
-        ]
+        option_key = _option_key(as_text(option_text))
         if len(option_key) >= 2 and option_key in content:
             discussed.add(str(key).strip().upper())
     others = sorted(discussed - {letter} & set(mcq.LETTERS))
@@ -309,7 +313,9 @@ def _explain_reasoning(
     ngram_repeat, sentence_repeat = _repetition(content, sentences)
     repeat = max(ngram_repeat - REPEAT_ALLOWANCE, sentence_repeat, 0.0)
     repetition_factor = max(0.0, 1.0 - 1.5 * repeat)
-    substance, copied = _substance(content, sample)
+    copied = _copied_chars(content, sample)
+    chinese = len(_NOT_CHINESE_RE.sub("", content))
+    substance = max(0, chinese - sum(map(len, found)) - copied)
     length_factor = _length_factor(substance, n)
 
     score = length_factor * repetition_factor * (0.2 + 0.5 * marker_score + 0.3 * option_score)
@@ -350,7 +356,7 @@ def reasoning(completion: object, sample: Sample | None = None) -> float:
       the completion picks does not count.
     - ``length``: what the reasoning says of its own, its *substance*: Chinese characters
       (and digits) that are neither connectives nor copied from the question or options (a
-      run of 6 or more characters found there). 0 under 10, rising to 1 at 40. So English,
+      run of 8 or more characters found there). 0 under 10, rising to 1 at 40. So English,
       connectives strung together or the question pasted back earn nothing. Past 600
       characters in all (whitespace and punctuation excluded) it falls, to 0.2 at 2,000.
     - ``repetition``: ``1 - 1.5 × r`` (at least 0), where ``r`` is the larger of the share of

@@ -454,13 +454,11 @@ def _explain_neutrality(
     counts = dict.fromkeys(CATEGORIES, 0)
     for match in matches:
         counts[match.effect or match.category] += 1
-    chars = len(_NOT_CONTENT_RE.sub("", text))
-    hedges_allowed = HEDGES_FREE + chars / CHARS_PER_HEDGE
-    details = {
-        "terms": [m.as_dict() for m in matches],
-        "counts": counts,
-        "hedges_allowed": round(hedges_allowed, 2),
-    }
+    details: dict[str, Any] = {"terms": [m.as_dict() for m in matches], "counts": counts}
+    chars = None  # only a text with more than HEDGES_FREE hedges can be spam
+    if counts["neutral"] > HEDGES_FREE:
+        chars = len(_NOT_CONTENT_RE.sub("", text))
+        details["hedges_allowed"] = round(HEDGES_FREE + chars / CHARS_PER_HEDGE, 2)
     return neutrality_score(matches, chars), details
 
 

@@ -146,11 +146,16 @@ def test_reasoning_in_english_earns_nothing():
 def test_reasoning_copied_from_question_and_options_earns_nothing():
     sample = rewards.Sample(
         question="依現行憲法增修條文，立法委員的任期為幾年？",
-        options={"A": "三年，連選得連任", "B": "四年，連選得連任", "C": "六年", "D": "五年"},
+        options={
+            "A": "任期三年，連選得連任一次",
+            "B": "任期四年，連選得連任一次",
+            "C": "六年",
+            "D": "五年",
+        },
     )
     pasted = (
-        "答案：B\n理由：首先，依現行憲法增修條文，立法委員的任期為幾年？其次，選項A三年，連選得連任；"
-        "因此選項B四年，連選得連任。"
+        "答案：B\n理由：首先，依現行憲法增修條文，立法委員的任期為幾年？其次，選項A任期三年，"
+        "連選得連任一次；因此選項B任期四年，連選得連任一次。"
     )
     _, details = rewards.COMPONENTS["reasoning"].run(pasted, sample)
     assert details["copied_from_question"] > details["substance"]
