@@ -148,6 +148,15 @@ def test_score_counts_answers_offering_several_letters_as_ambiguous(gold, tmp_pa
     assert json.loads((out / "summary.json").read_text())["no_answer"]["ambiguous"] == 2
 
 
+def test_compare_counts_ambiguous_answers_of_each_side(tuned, gold, tmp_path):
+    answers = dict(GOLD) | {"q2": "B或C"}
+    hedged = _results(tmp_path / "hedged.csv", answers, submitted={"q2": "B"})
+    out = tmp_path / "cmp"
+    argv = ["compare", "--a", str(hedged), "--b", str(tuned), "--gold", str(gold), "--out", str(out)]
+    assert main([*argv, "--labels", "hedged,tuned"]) == 0
+    assert "correctness 0): hedged 1, tuned 0" in _report(out)
+
+
 def test_score_lists_the_five_lowest_totals_in_order_with_breakdowns(tuned, gold, tmp_path):
     out = tmp_path / "out"
     main(["score", "--input", str(tuned), "--gold", str(gold), "--out", str(out)])
