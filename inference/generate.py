@@ -47,6 +47,7 @@ from typing import Any
 import mcq
 from inference.backends import Generation
 from mcq import LETTERS, Question
+from mcq.files import check_output_folder
 
 __all__ = [
     "BASE_COLUMNS",
@@ -241,9 +242,51 @@ class Settings:
     prompt_fingerprint: str
     chunk_size: int
     input_fingerprint: str
+    engine_args: tuple[tuple[str, Any], ...] = ()
+    weights_fingerprint: str = ""
+    tokenizer_fingerprint: str = ""
 
     def manifest(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        data["engine_args"] = dict(self.engine_args)
+        return data
+
+
+#: Files whose bytes decide how text becomes tokens and back.
+_TOKENIZER_FILES = (
+    "tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "chat_template.json",
+    "vocab.json", "merges.txt", "tokenizer.model", "special_tokens_map.json",
+    "added_tokens.json", "generation_config.json",
+)  # fmt: skip
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
+
+
+def folder_fingerprints(*folders: str | None) -> tuple[str, str]:
+    """``(weights, tokenizer)`` fingerprints of local model/adapter folders, for resume checks.
+
+    Weights: the bytes of ``config.json``/``adapter_config.json`` and every weight file's name,
+    size and modification time (hashing gigabytes of weights would take minutes). Tokenizer:
+    the bytes of the tokenizer and chat-template files. A hub id counts as its name only.
+    """
+    weights, tokenizer = hashlib.sha256(), hashlib.sha256()
+    for ref in folders:
+        if ref is None:
+            continue
+        folder = Path(ref)
+        if not folder.is_dir():
+            weights.update(f"hub:{ref}\x1e".encode())
+            continue
+        for path in sorted(folder.iterdir()):
+            if not path.is_file():
+                continue
+            if path.name in ("config.json", "adapter_config.json"):
+                weights.update(path.name.encode() + b"\x1f" + path.read_bytes() + b"\x1e")
+            elif path.suffix in _WEIGHT_SUFFIXES:
+                info = path.stat()
+                weights.update(f"{path.name}\x1f{info.st_size}\x1f{info.st_mtime_ns}\x1e".encode())
+            elif path.name in _TOKENIZER_FILES:
+                tokenizer.update(path.name.encode() + b"\x1f" + path.read_bytes() + b"\x1e")
+    return weights.hexdigest()[:16], tokenizer.hexdigest()[:16]
 
 
 def question_seed(seed: int, question_id: str) -> int:
@@ -274,6 +317,11 @@ def _model_ref(model: str) -> str:
     if path.exists():
         if not path.is_dir():
             raise UsageError(f"--model {model}: not a model folder")
+        if not (path / "config.json").is_file():
+            raise UsageError(
+                f"--model {model}: no config.json in the folder (not a Hugging Face model; "
+                "for a LoRA adapter pass --model BASE --adapter FOLDER)"
+            )
         return str(path.resolve())
     if re.fullmatch(r"[\w.-]+/[\w.-]+", model) and not model.startswith("."):
         return model  # a hub id such as Qwen/Qwen2.5-7B-Instruct
@@ -605,8 +653,9 @@ def _plan(args: argparse.Namespace) -> _Plan:
         )
     if backend == "transformers" and args.tensor_parallel_size > 1:
         raise UsageError("--tensor-parallel-size needs --backend vllm")
-    parse_engine_args(args.engine_arg)  # reject malformed KEY=VALUE before any work
+    engine_args = parse_engine_args(args.engine_arg)  # reject malformed KEY=VALUE before any work
     model, adapter = _model_ref(args.model), _adapter_ref(args.adapter)
+    weights_fp, tokenizer_fp = folder_fingerprints(model, adapter)
 
     questions = mcq.load_test(args.input, skip_invalid=args.skip_invalid)
     if not questions:
@@ -637,13 +686,14 @@ def _plan(args: argparse.Namespace) -> _Plan:
         prompt_fingerprint=prompt.fingerprint,
         chunk_size=args.chunk_size,
         input_fingerprint=fingerprint(questions),
+        engine_args=tuple(sorted(engine_args.items())),
+        weights_fingerprint=weights_fp,
+        tokenizer_fingerprint=tokenizer_fp,
     )
     columns = [*BASE_COLUMNS, *components, "total", TRUNCATED]
     columns += ["votes"] if args.samples > 1 else []
 
-    out = Path(args.output_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--output-dir {out}: exists and is not a folder")
+    out = check_output_folder(args.output_dir, "--output-dir")
     rank, size = 0, 1
     if args.shard:
         rank, size = (int(x) for x in args.shard.split("/"))
@@ -671,6 +721,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
         sources.append(_shard_dir(out, rank) / DETAILED)
     for source in sources:
         if source.is_file():
+            _check_manifest(source.parent / MANIFEST, settings, required=True)
             rows, _ = read_detailed_results(source, columns)
             stray = [qid for qid in rows if qid not in ids]
             if stray:
@@ -683,8 +734,14 @@ def _plan(args: argparse.Namespace) -> _Plan:
     return plan
 
 
-def _check_manifest(path: Path, settings: Settings) -> None:
+def _check_manifest(path: Path, settings: Settings, *, required: bool = False) -> None:
+    """Refuse to resume results that did not provably come from a run with ``settings``."""
     if not path.is_file():
+        if required:
+            raise UsageError(
+                f"{path.parent} holds results but no {MANIFEST}, so nothing says which model "
+                "and settings made them: use another --output-dir"
+            )
         return
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
@@ -693,11 +750,19 @@ def _check_manifest(path: Path, settings: Settings) -> None:
     current = settings.manifest()
     changed = [k for k in current if previous.get(k) != current[k]]
     if changed:
-        detail = ", ".join(f"{k} {previous.get(k)!r} -> {current[k]!r}" for k in changed[:3])
+        detail = ", ".join(
+            f"{k} {_short_value(previous.get(k))} -> {_short_value(current[k])}"
+            for k in changed[:3]
+        )
         raise UsageError(
             f"{path.parent} holds results of a different run ({detail}): "
             "rerun with the same settings to resume, or use another --output-dir"
         )
+
+
+def _short_value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _prepare_output(plan: _Plan, folder: Path | None = None) -> Path:

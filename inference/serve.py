@@ -11,6 +11,7 @@ unchanged. On a CPU the same small defaults as the Python backend are added unle
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import subprocess
@@ -27,6 +28,8 @@ examples:
   python -m inference serve --model assets/models/demo-base --adapter assets/models/demo-grpo-adapter
   # any vLLM flag passes through
   python -m inference serve --model Qwen/Qwen2.5-7B-Instruct --tensor-parallel-size 2 --max-model-len 4096
+  # reachable from other machines: require a key (clients pass it as api_key)
+  python -m inference serve --model assets/models/demo-grpo --host 0.0.0.0 --api-key "$KEY"
 
 then, from Python:
   from openai import OpenAI
@@ -39,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``serve`` options (the rest of the command line goes to vLLM)."""
     parser.add_argument("--model", required=True, help="model folder or hub id")
     parser.add_argument("--adapter", help="PEFT LoRA adapter folder, served under its folder name")
-    parser.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    parser.add_argument("--port", type=_port, default=8000, help="TCP port (default: 8000)")
     parser.add_argument(
         "--host",
         default="127.0.0.1",
@@ -48,6 +51,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--print-command", action="store_true", help="print the vLLM command instead of running it"
     )
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
+    return port
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _given(extra: Sequence[str], flag: str) -> bool:
@@ -105,15 +121,19 @@ def server_command(args: argparse.Namespace, extra: Sequence[str], *, cuda: bool
 def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
     """Start the server and wait for it; Ctrl-C / SIGTERM stop it. Returns its exit code."""
     from inference.backends import on_cuda
-    from inference.generate import UsageError
+    from inference.generate import _adapter_ref, _model_ref
 
-    if not Path(args.model).exists() and "/" not in args.model:
-        raise UsageError(f"--model {args.model}: no such folder (give a model folder or a hub id)")
-    if args.adapter and not (Path(args.adapter) / "adapter_config.json").is_file():
-        raise UsageError(
-            f"--adapter {args.adapter}: not a PEFT adapter folder (no adapter_config.json)"
-        )
+    _model_ref(args.model)  # a model folder with config.json, or a hub id: one line otherwise
+    _adapter_ref(args.adapter)
     command = server_command(args, extra, cuda=on_cuda())
+    if args.host not in _LOOPBACK and not (
+        _given(extra, "--api-key") or os.environ.get("VLLM_API_KEY")
+    ):
+        print(
+            f"warning: serving on {args.host} without --api-key: anyone who can reach port "
+            f"{args.port} can use the model; pass --api-key KEY (clients send it as their API key)",
+            file=sys.stderr,
+        )
     if args.print_command:
         print(shlex.join(command))
         return 0

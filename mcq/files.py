@@ -21,6 +21,7 @@ from mcq.loaders import DataError
 __all__ = [
     "DEFAULT_MAX_INPUT_MB",
     "add_input_limit_argument",
+    "check_output_folder",
     "read_bytes",
     "read_text",
     "refuse_overwrite",
@@ -124,6 +125,30 @@ def read_text(
         raise DataError(
             f"{path}: not UTF-8 text (bad byte at offset {err.start}); save it as UTF-8"
         ) from None
+
+
+def check_output_folder(path: str | os.PathLike[str], flag: str = "--output-dir") -> Path:
+    """Raise :class:`DataError` unless ``path`` is, or can be made, a folder; returns it.
+
+    Refused in one line: a file, a broken or looping symlink, a path under a file.
+
+    Example:
+        >>> check_output_folder("/dev/null/run", "--out")
+        Traceback (most recent call last):
+        ...
+        mcq.loaders.DataError: --out /dev/null/run: /dev/null is not a folder
+    """
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise DataError(f"{flag} {path}: a broken or looping symlink")
+    if path.exists() and not path.is_dir():
+        raise DataError(f"{flag} {path}: exists and is not a folder")
+    for parent in path.parents:
+        if parent.is_symlink() and not parent.exists():
+            raise DataError(f"{flag} {path}: {parent} is a broken or looping symlink")
+        if parent.exists() and not parent.is_dir():
+            raise DataError(f"{flag} {path}: {parent} is not a folder")
+    return path
 
 
 def refuse_overwrite(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -162,7 +163,7 @@ def test_training_merge_into_a_file_is_refused(repo_root, demo_adapter, tmp_path
     under = run_cli(
         repo_root, "training", "merge", "--adapter", str(demo_adapter), "--out", str(target / "m")
     )
-    assert_one_line_refusal(under, "is a file")
+    assert_one_line_refusal(under, "is not a folder")
 
 
 def test_training_push_refuses_a_path_as_repo_id(repo_root, demo_adapter, tmp_path):
@@ -295,3 +296,103 @@ def test_every_cli_refuses_every_hostile_file_in_one_line_under_a_memory_cap(
         assert run.returncode == 2, f"{command} on {kind}: exit {run.returncode}\n{run.stderr}"
         lines = [line for line in run.stderr.splitlines() if line.strip()]
         assert len(lines) == 1, f"{command} on {kind}:\n{run.stderr}"
+
+
+# ---------------------------------------------------------------- inference: resume and flags
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, repo_root, demo_base, sample_test):
+    """One real (tiny) generate run on a private copy of demo-base: its folder and argv."""
+    root = tmp_path_factory.mktemp("resume")
+    model = root / "model"
+    shutil.copytree(demo_base, model)
+    questions = root / "q.tsv"
+    questions.write_text(
+        "".join(sample_test.read_text(encoding="utf-8").splitlines(keepends=True)[:3]),
+        encoding="utf-8",
+    )
+    argv = ["inference", "generate", "--model", str(model), "--input", str(questions),
+            "--backend", "transformers", "--max-new-tokens", "4", "--output-dir", str(root / "out")]  # fmt: skip
+    run = run_cli(repo_root, *argv, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return root, argv
+
+
+def test_generate_refuses_results_that_have_no_manifest(repo_root, finished_run, tmp_path):
+    root, argv = finished_run
+    orphan = tmp_path / "orphan"
+    orphan.mkdir()
+    shutil.copy(root / "out" / "detailed_results.csv", orphan)
+    before = (orphan / "detailed_results.csv").read_bytes()
+    run = run_cli(repo_root, *argv[:-1], str(orphan))
+    assert_one_line_refusal(run, "no run.json")
+    assert (orphan / "detailed_results.csv").read_bytes() == before
+    assert not (orphan / "run.json").exists()
+
+
+def test_generate_refuses_to_resume_with_other_engine_args(repo_root, finished_run):
+    _, argv = finished_run
+    run = run_cli(repo_root, *argv, "--engine-arg", "max_model_len=512")
+    assert_one_line_refusal(run, "engine_args")
+
+
+def test_generate_refuses_to_resume_after_the_weights_changed(repo_root, finished_run):
+    root, argv = finished_run
+    weights = root / "model" / "model.safetensors"
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # replaced in place
+    try:
+        run = run_cli(repo_root, *argv)
+        assert_one_line_refusal(run, "weights_fingerprint")
+    finally:
+        os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = run_cli(repo_root, *argv)  # the same weights resume (nothing left to do)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "symlink-loop"])
+def test_generate_output_dir_that_cannot_be_a_folder_is_one_line(
+    repo_root, demo_base, sample_test, tmp_path, where
+):
+    if where == "under-a-file":
+        (tmp_path / "f").write_text("x", encoding="utf-8")
+        out = tmp_path / "f" / "run"
+    else:
+        out = tmp_path / "loop"
+        out.symlink_to(out)
+    run = run_cli(repo_root, "inference", "generate", "--model", str(demo_base),
+                  "--input", str(sample_test), "--output-dir", str(out))  # fmt: skip
+    assert_one_line_refusal(run, "--output-dir")
+
+
+def test_generate_model_folder_without_config_is_one_line(repo_root, sample_test, tmp_path):
+    run = run_cli(repo_root, "inference", "generate", "--model", str(tmp_path),
+                  "--input", str(sample_test), "--output-dir", str(tmp_path / "o"))  # fmt: skip
+    assert_one_line_refusal(run, "config.json")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["--model", "/nonexistent"], "no such folder"), (["--port", "99999"], "TCP port")],
+)
+def test_serve_bad_model_or_port_is_one_line(repo_root, demo_base, args, needle):
+    argv = ["--model", str(demo_base), *args] if args[0] == "--port" else args
+    run = run_cli(repo_root, "inference", "serve", *argv, "--print-command")
+    assert_one_line_refusal(run, needle)
+
+
+def test_serve_on_all_interfaces_without_a_key_warns_once(repo_root, demo_base):
+    bare = run_cli(
+        repo_root,
+        "inference",
+        "serve",
+        "--model",
+        str(demo_base),
+        "--host",
+        "0.0.0.0",
+        "--print-command",
+    )
+    assert bare.returncode == 0
+    assert bare.stderr.count("without --api-key") == 1
+    keyed = run_cli(repo_root, "inference", "serve", "--model", str(demo_base), "--host", "0.0.0.0",
+                    "--api-key", "k", "--print-command")  # fmt: skip
+    assert "--api-key" not in keyed.stderr

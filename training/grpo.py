@@ -28,6 +28,7 @@ from transformers import TrainerCallback
 from trl import GRPOConfig, ModelConfig, TrlParser
 
 import mcq
+from mcq.files import check_output_folder
 from training.checkpoints import checkpoint_problem, list_checkpoints, prepare_resume
 from training.errors import UsageError
 
@@ -294,12 +295,7 @@ def check_training_args(training_args: GRPOConfig) -> None:
             f"max_steps must be a positive number of steps, or -1 to train num_train_epochs "
             f"(got {training_args.max_steps})"
         )
-    out = Path(training_args.output_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output_dir {out}: exists and is not a folder")
-    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        raise UsageError(f"output_dir {out}: {blocker} is a file, not a folder")
+    check_output_folder(training_args.output_dir, "output_dir")
 
 
 # --- run log -----------------------------------------------------------------------------------

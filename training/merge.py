@@ -15,6 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
+from mcq.files import check_output_folder
 from training.errors import UsageError
 
 __all__ = ["add_parser", "adapter_base", "merge_adapter", "run"]
@@ -56,11 +57,7 @@ def merge_adapter(
     base = base or adapter_base(adapter)
     if not base:
         raise UsageError(f"{adapter}: adapter_config.json names no base model; pass --base")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        raise UsageError(f"--out {out}: {blocker} is a file, not a folder")
+    check_output_folder(out, "--out")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UsageError(
             f"{out} already exists and is not empty; pass --overwrite or choose another --out"

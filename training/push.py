@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mcq.files import check_output_folder
 from training.errors import UsageError
 
 __all__ = ["add_parser", "files_to_upload", "model_card", "push", "run"]
@@ -180,14 +181,8 @@ def push(
     card = model_card(folder, repo_id)
     if dry_run:
         preview = Path(out) if out else folder / PREVIEW_DIR
-        if preview.exists() and not preview.is_dir():
-            raise UsageError(f"--out {preview}: exists and is not a folder")
-        try:
-            preview.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise UsageError(
-                f"--out {preview}: a part of the path is a file, not a folder"
-            ) from None
+        check_output_folder(preview, "--out")
+        preview.mkdir(parents=True, exist_ok=True)
         _write_atomic(preview / "README.md", card)
         listing = [f"{rel}\t{(folder / rel).stat().st_size}" for rel in files] + [
             "README.md\t(generated)"
