@@ -47,7 +47,7 @@ from typing import Any
 import mcq
 from inference.backends import Generation
 from mcq import LETTERS, Question
-from mcq.files import check_output_folder
+from mcq.files import check_output_folder, refuse_overwrite
 
 __all__ = [
     "BASE_COLUMNS",
@@ -694,6 +694,8 @@ def _plan(args: argparse.Namespace) -> _Plan:
     columns += ["votes"] if args.samples > 1 else []
 
     out = check_output_folder(args.output_dir, "--output-dir")
+    for name in (SUBMISSION, DETAILED, MANIFEST):
+        refuse_overwrite(out / name, [args.input])
     rank, size = 0, 1
     if args.shard:
         rank, size = (int(x) for x in args.shard.split("/"))

@@ -396,3 +396,33 @@ def test_serve_on_all_interfaces_without_a_key_warns_once(repo_root, demo_base):
     keyed = run_cli(repo_root, "inference", "serve", "--model", str(demo_base), "--host", "0.0.0.0",
                     "--api-key", "k", "--print-command")  # fmt: skip
     assert "--api-key" not in keyed.stderr
+
+
+def test_training_merge_refuses_to_write_over_its_adapter(repo_root, demo_adapter, tmp_path):
+    adapter = tmp_path / "adapter"
+    shutil.copytree(demo_adapter, adapter)
+    before = sorted(p.name for p in adapter.iterdir())
+    run = run_cli(repo_root, "training", "merge", "--adapter", str(adapter), "--out", str(adapter),
+                  "--overwrite")  # fmt: skip
+    assert_one_line_refusal(run, "--adapter")
+    assert sorted(p.name for p in adapter.iterdir()) == before
+
+
+def test_training_curves_refuses_to_write_over_the_state_it_reads(repo_root, tmp_path):
+    state = tmp_path / "trainer_state.json"
+    state.write_text(json.dumps({"global_step": 1, "log_history": [{"step": 1, "loss": 1.0}]}))
+    before = state.read_bytes()
+    run = run_cli(repo_root, "training", "curves", str(tmp_path), "--out", str(state))
+    assert_one_line_refusal(run, "overwrite")
+    assert state.read_bytes() == before
+
+
+def test_generate_refuses_an_input_that_it_would_overwrite(
+    repo_root, demo_base, sample_test, tmp_path
+):
+    target = tmp_path / "submission.csv"
+    shutil.copy(sample_test, target)
+    run = run_cli(repo_root, "inference", "generate", "--model", str(demo_base),
+                  "--input", str(target), "--output-dir", str(tmp_path))  # fmt: skip
+    assert_one_line_refusal(run, "overwrite")
+    assert target.read_bytes() == sample_test.read_bytes()

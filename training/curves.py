@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mcq.files import refuse_overwrite
 from training.errors import UsageError
 
 __all__ = ["add_parser", "find_trainer_state", "load_history", "plot_curves", "run"]
@@ -170,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
     if not history:
         raise UsageError(f"{state_file}: no logged training steps yet")
     out = Path(args.out) if args.out else Path(args.run_dir) / "curves.png"
+    refuse_overwrite(out, [state_file])
     title = args.title if args.title is not None else Path(args.run_dir).resolve().name
     plot_curves(history, out, title)
     print(f"{out}: {len(history)} logged steps from {state_file}")

@@ -58,6 +58,9 @@ def merge_adapter(
     if not base:
         raise UsageError(f"{adapter}: adapter_config.json names no base model; pass --base")
     check_output_folder(out, "--out")
+    for given, flag in ((adapter, "--adapter"), (base, "--base")):
+        if Path(given).exists() and out.resolve() == Path(given).resolve():
+            raise UsageError(f"--out {out}: is the {flag} folder itself; choose another folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UsageError(
             f"{out} already exists and is not empty; pass --overwrite or choose another --out"
