@@ -7,6 +7,7 @@ models or the server fail to start.
 from __future__ import annotations
 
 import argparse
+import atexit
 import ipaddress
 import os
 import re
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from app.helpers import LIMITS
-from app.service import DEMO_ADAPTER, DEMO_BASE, ModelChoice
+from app.service import DEMO_ADAPTER, DEMO_BASE, REQUEST_TIMEOUT_S, ModelChoice
 
 EPILOG = """\
 examples:
@@ -89,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-queue", type=int, default=64, help="requests that may wait; more are refused"
     )
+    p.add_argument(
+        "--request-timeout",
+        type=float,
+        default=REQUEST_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"wall-clock limit of one generation; the answer is cut there and the worker "
+        f"freed (default {REQUEST_TIMEOUT_S:g})",
+    )
     return p
 
 
@@ -106,6 +115,8 @@ def resolve(args: argparse.Namespace) -> tuple[ModelChoice, tuple[str, str] | No
         raise UsageError(f"--port {args.port}: must be between 1 and 65535")
     if args.concurrency < 1 or args.max_queue < 1:
         raise UsageError("--concurrency and --max-queue must be at least 1")
+    if not args.request_timeout > 0 or args.request_timeout == float("inf"):
+        raise UsageError(f"--request-timeout {args.request_timeout:g}: must be a positive number")
     auth = None
     if args.auth is not None:
         user, sep, password = args.auth.partition(":")
@@ -202,7 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from app.service import AppService
 
-    service = AppService(models, preset=args.preset, prompt=args.prompt)
+    service = AppService(
+        models, preset=args.preset, prompt=args.prompt, request_timeout=args.request_timeout
+    )
+    atexit.register(service.close)  # scored files go with the app, however it ends
     tuned_desc = models.tuned_model or f"{models.base_model} + adapter {models.adapter}"
     print(
         f"zhongli app: loading models (backend {models.backend}) — base {models.base_model}; "
@@ -261,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         print("zhongli app: stopping", flush=True)
     finally:
         demo.close()
+        service.close()
     return 0
 
 

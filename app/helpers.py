@@ -301,3 +301,78 @@ def question_label(q: Question, width: int = 48) -> str:
     if len(text) > width:
         text = text[: width - 1] + "…"
     return f"{q.id} · {text}"
+
+
+def split_turns(history: Sequence[Mapping[str, str]]) -> list[list[Mapping[str, str]]]:
+    """Group chat messages into turns: a user message with the replies that follow it.
+
+    The oldest turn is the first to go when a conversation outgrows the model's context.
+
+    Example:
+        >>> turns = split_turns([
+        ...     {"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+        ...     {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"},
+        ... ])
+        >>> [[m["content"] for m in t] for t in turns]
+        [['a', 'b'], ['c', 'd']]
+    """
+    turns: list[list[Mapping[str, str]]] = []
+    for item in history:
+        if item.get("role") == "user" or not turns:
+            turns.append([item])
+        else:
+            turns[-1].append(item)
+    return turns
+
+
+def limit_notes(turns_dropped: int = 0, timed_out: bool = False, limit_s: float = 0.0) -> list[str]:
+    """The lines a visitor reads when the app bounded a request: turns left out, answer cut.
+
+    Example:
+        >>> print(*limit_notes(2, timed_out=True, limit_s=120), sep="\\n")
+        The 2 oldest turns were left out: the whole conversation does not fit the model's context.
+        The answer was cut: it reached the time limit of 120 s per request.
+    """
+    notes = []
+    if turns_dropped:
+        which = "oldest turn was" if turns_dropped == 1 else f"{turns_dropped} oldest turns were"
+        notes.append(
+            f"The {which} left out: the whole conversation does not fit the model's context."
+        )
+    if timed_out:
+        notes.append(f"The answer was cut: it reached the time limit of {limit_s:g} s per request.")
+    return notes
+
+
+#: A Markdown image (``![alt](url)`` or ``![alt][ref]``): the browser would fetch its URL.
+_MARKDOWN_IMAGE = re.compile(r"!\s*\[")
+
+
+def inert_markdown(text: str) -> str:
+    """Model output made safe for a Markdown view: HTML shows as text, images as text.
+
+    Tags are escaped (``<img src=…>`` reads as it was written, no element is made) and a
+    Markdown image loses its ``!``-bracket form, so the visitor's browser fetches nothing the
+    model named.
+
+    Example:
+        >>> inert_markdown('<img src=http://x/y> ![a](http://x/z)')
+        '&lt;img src=http://x/y&gt; !\\\\[a](http://x/z)'
+    """
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_IMAGE.sub(lambda m: m.group(0)[:-1] + "\\[", escaped)
+
+
+def error_line(err: BaseException, limit: int = 200) -> str:
+    """One line for a visitor about an unexpected failure (the server log keeps the details).
+
+    Example:
+        >>> print(error_line(ValueError("prompt too long\\nTraceback ...")))
+        the model could not answer (ValueError: prompt too long); try a shorter conversation or fewer max tokens
+    """
+    lines = str(err).strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    if len(first) > limit:
+        first = first[: limit - 1] + "…"
+    what = f"{type(err).__name__}: {first}" if first else type(err).__name__
+    return f"the model could not answer ({what}); try a shorter conversation or fewer max tokens"

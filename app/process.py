@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,20 +25,28 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(args: Sequence[str] = (), *, log_path: Path, timeout: float = 300) -> Iterator[str]:
+def running_app(
+    args: Sequence[str] = (),
+    *,
+    log_path: Path,
+    timeout: float = 300,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
     """Start ``python -m app --port <free> *args``; yield its URL once ready; stop it after.
+
+    ``env`` adds to (or overrides) this process's environment for the app, e.g. ``TMPDIR``.
 
     Raises RuntimeError with the end of the log when the app exits or is not ready in time.
     """
     cmd = [sys.executable, "-m", "app", "--port", str(free_port()), *args]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    environ = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             cmd,
             cwd=REPO_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env={**environ, **(env or {})},
             start_new_session=True,
         )
     try:

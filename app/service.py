@@ -3,14 +3,21 @@
 ``AppService`` owns the loaded models and the reward preset. Every method checks its input
 against :data:`app.helpers.LIMITS` (raising :class:`app.helpers.InputError`) and returns
 JSON-friendly data, so the Gradio UI and the named API endpoints share one implementation.
+
+Beyond the per-field limits every request is bounded as a whole: a chat keeps only the newest
+turns that fit the model's context (``turns_dropped`` says how many went), a generation stops
+at ``request_timeout`` seconds (``timed_out``), and scored files are removed on ``close`` and
+once they are an hour old.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +31,8 @@ from app.helpers import (
     build_question,
     check_number,
     check_text,
+    limit_notes,
+    split_turns,
     summarize_scores,
 )
 
@@ -36,6 +45,12 @@ SAMPLE_TRAIN = REPO_ROOT / "assets" / "data" / "sample_train.tsv"
 
 #: The two sides every tab offers.
 SIDES: tuple[str, ...] = ("base", "tuned")
+#: Wall-clock seconds one generation may run (``--request-timeout``) before it is cut.
+REQUEST_TIMEOUT_S = 120.0
+#: Name prefix of the temporary folders holding scored uploads.
+SCORED_PREFIX = "zhongli-scored-"
+#: Scored folders older than this are removed (Gradio has long since copied the file it serves).
+SCORED_MAX_AGE_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,8 @@ class AppService:
         engine_kwargs: passed to ``inference.backends.get_backend`` (e.g. vLLM's
             ``max_model_len``).
         prompt: the prompt variant (``assets/prompts/`` name or YAML path) for questions.
+        request_timeout: wall-clock seconds one generation may run; past it the answer is cut,
+            the engine stops generating it and the worker is free for the next request.
     """
 
     def __init__(
@@ -78,6 +95,7 @@ class AppService:
         preset: str = "default",
         engine_kwargs: dict | None = None,
         prompt: str = "default",
+        request_timeout: float = REQUEST_TIMEOUT_S,
     ):
         import mcq
 
@@ -90,6 +108,8 @@ class AppService:
         self._backends: dict[str, Any] = {}
         self.backend_name = "?"
         self.load_seconds = 0.0
+        self.request_timeout = float(request_timeout)
+        self._scored_dirs: list[Path] = []
 
     # ---------------------------------------------------------------- start-up
     def load(self) -> float:
@@ -98,6 +118,7 @@ class AppService:
         from inference.backends import get_backend
 
         start = time.perf_counter()
+        remove_stale_scored()
         self.preset = rewards.load_preset(self.preset_name)
         # The first score loads OpenCC, jieba and the lexicon (~seconds): pay that now, not in
         # the first visitor's request.
@@ -111,6 +132,11 @@ class AppService:
         self.backend_name = _backend_kind(base)
         self.load_seconds = time.perf_counter() - start
         return self.load_seconds
+
+    def close(self) -> None:
+        """Remove the scored files this service wrote (at shutdown; safe to call twice)."""
+        while self._scored_dirs:
+            shutil.rmtree(self._scored_dirs.pop(), ignore_errors=True)
 
     def status_line(self) -> str:
         """One line for the UI header: what is loaded, with which backend, how fast."""
@@ -132,6 +158,7 @@ class AppService:
             "prompt": self.prompt.name,
             "load_seconds": round(self.load_seconds, 2),
             "limits": {k: getattr(LIMITS, k) for k in LIMITS.__dataclass_fields__},
+            "request_timeout_s": self.request_timeout,
         }
 
     # ---------------------------------------------------------------- generation
@@ -146,25 +173,39 @@ class AppService:
 
     def stream(
         self, side: str, messages: list[dict[str, str]], temperature: float, max_new_tokens: int
-    ) -> Iterator[str]:
-        """Yield the growing reply of ``side`` to chat ``messages``."""
+    ) -> Iterator[tuple[str, bool]]:
+        """Yield ``(growing reply, timed_out)`` of ``side`` to chat ``messages``.
+
+        Past ``request_timeout`` seconds the last item has ``timed_out`` True and the stream
+        is closed, which stops the engine: transformers' stopping criterion ends ``generate``
+        at the next token and releases its lock; vLLM aborts the request. The clock is read
+        between tokens, so one token (or the prompt's prefill, bounded by the context) may
+        overrun it.
+        """
         backend, use_adapter = self._side(side)
-        yield from backend.stream_chat(
+        deadline = time.monotonic() + self.request_timeout
+        pieces = backend.stream_chat(
             messages,
             temperature=temperature,
             max_new_tokens=max_new_tokens,
             use_adapter=use_adapter,
         )
+        try:
+            for reply in pieces:
+                if time.monotonic() > deadline:
+                    yield reply, True
+                    return
+                yield reply, False
+        finally:
+            pieces.close()
 
     def generate(
         self, side: str, messages: list[dict[str, str]], temperature: float, max_new_tokens: int
-    ) -> str:
-        """Return the full reply of ``side`` to chat ``messages``."""
-        backend, use_adapter = self._side(side)
-        out = backend.chat(
-            [messages], temperature=temperature, max_new_tokens=max_new_tokens, lora=use_adapter
-        )
-        return out[0][0].text
+    ) -> tuple[str, bool]:
+        """Return the full reply of ``side`` to chat ``messages`` and whether the time limit
+        cut it."""
+        last = deque(self.stream(side, messages, temperature, max_new_tokens), maxlen=1)
+        return last[0] if last else ("", False)
 
     # ---------------------------------------------------------------- chat
     def chat(
@@ -176,19 +217,30 @@ class AppService:
         temperature: float = 0.7,
         max_new_tokens: int = 256,
     ) -> Iterator[dict[str, Any]]:
-        """Stream one chat turn: ``{"model", "reply", "done": False}`` while the reply grows,
-        then the finished reply with ``"done": True`` and its reward ``"breakdown"``.
+        """Stream one chat turn: ``{"model", "reply", "done": False, ...}`` while the reply
+        grows, then the finished reply with ``"done": True`` and its reward ``"breakdown"``.
+
+        Every item carries ``turns_dropped`` (oldest history turns left out to fit the
+        context) and ``notes`` (lines for the visitor); the last one ``timed_out`` too.
         """
         messages = chat_messages(message, history, system_prompt, self.prompt.system or "")
         temperature = check_number("temperature", temperature, 0.0, 2.0)
         max_new_tokens = int(check_number("max tokens", max_new_tokens, 1, LIMITS.max_new_tokens))
         model = self.models.label(side) if side in SIDES else side
-        self.check_fits(side, messages, max_new_tokens)
-        reply = ""
-        for reply in self.stream(side, messages, temperature, max_new_tokens):
-            yield {"model": model, "side": side, "reply": reply, "done": False}
-        breakdown = self.score_reply(reply, messages[-1]["content"])
-        yield {"model": model, "side": side, "reply": reply, "done": True, "breakdown": breakdown}
+        messages, dropped = self.fit_history(side, messages, max_new_tokens)
+        head = {"model": model, "side": side, "turns_dropped": dropped}
+        reply, timed_out = "", False
+        for reply, timed_out in self.stream(side, messages, temperature, max_new_tokens):
+            if not timed_out:
+                yield {**head, "reply": reply, "done": False, "notes": limit_notes(dropped)}
+        yield {
+            **head,
+            "reply": reply,
+            "done": True,
+            "timed_out": timed_out,
+            "notes": limit_notes(dropped, timed_out, self.request_timeout),
+            "breakdown": self.score_reply(reply, messages[-1]["content"]),
+        }
 
     # ---------------------------------------------------------------- scoring
     def preset_names(self) -> list[str]:
@@ -264,7 +316,7 @@ class AppService:
         system = check_text("system prompt", system_prompt, LIMITS.system_prompt_chars)
         messages, truncated = self.fit_question(side, q, max_new_tokens, system)
         start = time.perf_counter()
-        text = self.generate(side, messages, temperature, max_new_tokens)
+        text, timed_out = self.generate(side, messages, temperature, max_new_tokens)
         seconds = time.perf_counter() - start
         result = breakdown_dict(
             rewards.score(text, _sample(q), preset=self.preset), gold=q.correct_answer
@@ -275,6 +327,8 @@ class AppService:
             text=text,
             seconds=round(seconds, 2),
             prompt_truncated=truncated,
+            timed_out=timed_out,
+            notes=limit_notes(timed_out=timed_out, limit_s=self.request_timeout),
         )
         return result
 
@@ -296,21 +350,46 @@ class AppService:
             raise InputError(f"{err}: shorten the system prompt or lower max tokens") from None
         return conversations[0], truncated[0]
 
-    def check_fits(self, side: str, messages: list[dict[str, str]], max_new_tokens: int) -> None:
-        """Raise :class:`InputError` when a chat does not fit ``side``'s context."""
+    def fit_history(
+        self, side: str, messages: list[dict[str, str]], max_new_tokens: int
+    ) -> tuple[list[dict[str, str]], int]:
+        """``messages`` without the oldest turns that keep them from fitting ``side``'s
+        context (measured with its tokenizer, as ``inference.context`` does), and how many
+        turns went. The system turn and the new message always stay.
+
+        Raises:
+            InputError: even the system turn and the new message alone do not fit.
+        """
         from inference.context import prompt_budget
 
         backend, _ = self._side(side)
         budget = prompt_budget(backend, max_new_tokens)
         if budget is None:
-            return
-        length = backend.prompt_lengths([messages])[0]
-        if length > budget:
+            return messages, 0
+        head = messages[:1] if messages[0]["role"] == "system" else []
+        turns = split_turns(messages[len(head) : -1])
+
+        def kept(dropped: int) -> list[dict[str, str]]:
+            return [*head, *(m for turn in turns[dropped:] for m in turn), messages[-1]]
+
+        def fits(dropped: int) -> bool:
+            return backend.prompt_lengths([kept(dropped)])[0] <= budget
+
+        if fits(0):
+            return messages, 0
+        if not fits(len(turns)):
+            length = backend.prompt_lengths([kept(len(turns))])[0]
             raise InputError(
-                f"the conversation is {length} tokens; the model's context of "
+                f"the message and system prompt are {length} tokens; the model's context of "
                 f"{backend.max_model_len} leaves {budget} beside {max_new_tokens} new tokens: "
-                "clear the conversation, shorten the message or lower max tokens"
+                "shorten the message or the system prompt, or lower max tokens"
             )
+        # Binary search for the fewest dropped turns that fit: O(log turns) tokenizer calls.
+        too_few, enough = 0, len(turns)
+        while enough - too_few > 1:
+            middle = (too_few + enough) // 2
+            too_few, enough = (too_few, middle) if fits(middle) else (middle, enough)
+        return kept(enough), enough
 
     def compare(
         self,
@@ -345,6 +424,7 @@ class AppService:
         import mcq
         import rewards.io
 
+        remove_stale_scored()
         src = Path(path)
         if src.suffix.lower() not in UPLOAD_SUFFIXES:
             raise InputError(f"upload a {', '.join(UPLOAD_SUFFIXES)} file, got {src.name!r}")
@@ -370,7 +450,8 @@ class AppService:
                 )
         preset_obj = self._preset_for(preset)
         scored = rewards.io.score_rows(rows, preset_obj)
-        out_dir = Path(tempfile.mkdtemp(prefix="zhongli-scored-"))
+        out_dir = Path(tempfile.mkdtemp(prefix=SCORED_PREFIX))
+        self._scored_dirs.append(out_dir)
         jsonl = src.suffix.lower() == ".jsonl"
         out = out_dir / f"{src.stem}.scored{'.jsonl' if jsonl else '.csv'}"
         _write_rows(out, scored, jsonl=jsonl)
@@ -379,6 +460,26 @@ class AppService:
             "summary": {**summarize_scores(scored), "preset": preset_obj.name},
             "preview": scored[:20],
         }
+
+
+def remove_stale_scored(
+    root: str | os.PathLike | None = None, max_age_s: float = SCORED_MAX_AGE_S
+) -> int:
+    """Remove this user's ``zhongli-scored-*`` folders in ``root`` (the temp folder) that are
+    older than ``max_age_s``; return how many went. Left behind by apps that were killed."""
+    folder = Path(root or tempfile.gettempdir())
+    cutoff = time.time() - max_age_s
+    removed = 0
+    for entry in folder.glob(f"{SCORED_PREFIX}*"):
+        try:
+            info = entry.lstat()
+        except OSError:
+            continue
+        mine = info.st_uid == os.getuid()
+        if mine and entry.is_dir() and not entry.is_symlink() and info.st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def chat_messages(

@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import functools
 import inspect
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,13 @@ from app.helpers import (
     InputError,
     build_question,
     component_rows,
+    error_line,
     highlight_spans,
+    inert_markdown,
+    limit_notes,
     parse_pasted_row,
     question_label,
+    split_turns,
 )
 from app.service import SAMPLE_GOLD, SAMPLE_TEST, SAMPLE_TRAIN, SIDES, AppService
 
@@ -36,18 +41,33 @@ _CSS = """
 """
 
 
-def user_errors(fn: Callable) -> Callable:
-    """Show :class:`InputError` as a one-line ``gr.Error`` instead of a generic failure."""
+_LOG = logging.getLogger("app")
+
+
+def visible_error(err: Exception) -> Exception:
+    """The ``gr.Error`` a visitor sees for ``err``: an :class:`InputError`'s own line, or one
+    line naming an unexpected failure (its traceback goes to the server log), never Gradio's
+    generic "upstream app has raised an exception"."""
     import gradio as gr
 
+    if isinstance(err, gr.Error):
+        return err
+    if isinstance(err, InputError):
+        return gr.Error(str(err), print_exception=False)
+    _LOG.error("request failed", exc_info=err)
+    return gr.Error(error_line(err), print_exception=False)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn every exception of a handler into a one-line ``gr.Error`` (see :func:`visible_error`)."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
                 yield from fn(*args, **kwargs)
-            except InputError as err:
-                raise gr.Error(str(err), print_exception=False) from None
+            except Exception as err:
+                raise visible_error(err) from None
 
         return gen_wrapper
 
@@ -55,8 +75,8 @@ def user_errors(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except InputError as err:
-            raise gr.Error(str(err), print_exception=False) from None
+        except Exception as err:
+            raise visible_error(err) from None
 
     return wrapper
 
@@ -131,6 +151,7 @@ def result_markdown(result: dict[str, Any], title: str | None = None) -> str:
             f"_Note: the question was too long for the model's context; its middle was left out "
             f"(marked {CUT_MARK}) before the model read it._"
         )
+    lines.extend(f"_Note: {note}_" for note in result.get("notes") or [])
     parts = [
         f"{name} {'n/a' if score is None else f'{score:.2f}'}"
         for name, score in result["components"].items()
@@ -148,6 +169,19 @@ def result_markdown(result: dict[str, Any], title: str | None = None) -> str:
     if "seconds" in result:
         lines.append(f"<small>generated in {result['seconds']:.1f} s</small>")
     return "\n\n".join(lines)
+
+
+def chat_box(**kwargs: Any) -> Any:
+    """The Chat tab's ``gr.Chatbot``: Markdown on, every HTML tag dropped by the sanitizer."""
+    import gradio as gr
+
+    return gr.Chatbot(sanitize_html=True, allow_tags=False, **kwargs)
+
+
+def chat_display(turns: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Chat turns as the Chatbot shows them: text inert (see :func:`app.helpers.inert_markdown`),
+    so no reply makes the visitor's browser fetch anything."""
+    return [{"role": t["role"], "content": inert_markdown(t["content"])} for t in turns]
 
 
 def build_app(service: AppService) -> Any:
@@ -256,7 +290,8 @@ def build_app(service: AppService) -> Any:
                         label="Model",
                         elem_id="chat-model",
                     )
-                chatbot = gr.Chatbot(label="Conversation", height=380, elem_id="chatbot")
+                chatbot = chat_box(label="Conversation", height=380, elem_id="chatbot")
+                chat_note = gr.Markdown(elem_id="chat-note")
                 history = gr.State([])
                 with gr.Row():
                     message = gr.Textbox(
@@ -396,24 +431,31 @@ def build_app(service: AppService) -> Any:
         )
 
         # ---------------------------------------------------------------- Chat handlers
-        def chat_display(turns: list[dict[str, str]]) -> list[dict[str, str]]:
-            return [{"role": t["role"], "content": t["content"]} for t in turns]
-
         @user_errors
         def chat_ui(msg, turns, side, system, temp, max_new) -> Iterator[list[Any]]:
             turns = list(turns or [])
-            for part in service.chat(msg, turns, side, system, temp, max_new):
+            # The page keeps the whole conversation; the model gets the newest turns within
+            # the per-request limit, and fewer when they do not fit its context.
+            sent = turns[-2 * LIMITS.history_turns :]
+            unsent = len(split_turns(turns)) - len(split_turns(sent))
+            for part in service.chat(msg, sent, side, system, temp, max_new):
                 reply = part["reply"]
                 shown = [
                     *turns,
                     {"role": "user", "content": msg},
                     {"role": "assistant", "content": reply},
                 ]
+                notes = limit_notes(
+                    part["turns_dropped"] + unsent,
+                    part.get("timed_out", False),
+                    service.request_timeout,
+                )
                 yield [
                     chat_display(shown),
                     shown if part["done"] else gr.skip(),
                     "",
                     gr.update(visible=False),
+                    "\n\n".join(f"_Note: {note}_" for note in notes),
                 ]
 
         chat_inputs = [
@@ -424,7 +466,7 @@ def build_app(service: AppService) -> Any:
             chat_temperature,
             chat_max_tokens,
         ]
-        chat_outputs = [chatbot, history, message, breakdown_col]
+        chat_outputs = [chatbot, history, message, breakdown_col, chat_note]
         for trigger in (send_btn.click, message.submit):
             trigger(
                 chat_ui,
@@ -435,9 +477,9 @@ def build_app(service: AppService) -> Any:
             )
 
         clear_btn.click(
-            lambda: ([], [], gr.update(visible=False)),
+            lambda: ([], [], gr.update(visible=False), ""),
             None,
-            [chatbot, history, breakdown_col],
+            [chatbot, history, breakdown_col, chat_note],
             api_visibility="private",
         )
 
@@ -505,7 +547,9 @@ def build_app(service: AppService) -> Any:
             """Stream one chat turn with the base or tuned model.
 
             Yields {"model", "side", "reply", "done": False} while the reply grows, then the
-            final reply with "done": True and its reward "breakdown".
+            final reply with "done": True and its reward "breakdown". "turns_dropped" counts
+            the oldest turns left out to fit the context, "timed_out" says the time limit cut
+            the reply, and "notes" says both in words.
             """
             yield from service.chat(message, history, model, system_prompt, temperature, max_tokens)
 
