@@ -1,12 +1,13 @@
 """The committed demo models in assets/models/: they load, tokenize, chat and answer.
 
-Fast checks of the artifacts only; the full rebuild (`python -m training demo`, ~10 min) is
+Fast checks of the artifacts only; the full rebuild (`python -m training demo`, ~15 min) is
 never run here.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -54,7 +55,7 @@ def question() -> mcq.Question:
     return mcq.load_test(TEST_FILE)[0]
 
 
-def test_models_total_size_is_under_30_mb():
+def test_models_total_size_is_under_40_mb():
     sizes = {p.name: demo.dir_size_bytes(p) for p in (BASE, ADAPTER, MERGED)}
     assert all(size > 0 for size in sizes.values()), sizes
     assert sum(sizes.values()) < demo.SIZE_LIMIT_BYTES, sizes
@@ -75,6 +76,33 @@ def test_tokenizer_round_trips_traditional_and_simplified_chinese(tokenizer):
         assert tokenizer.decode(ids) == text
 
 
+#: Civic text of the kind real exams use, with characters the sample data never shows
+#: (覈, 釐, 齟齬, 鬩, 耄耋, 邕, 黔, 侗, 饕餮, 觊觎, 帑 ...), in both scripts.
+RARE_TRADITIONAL = (
+    "憲法增修條文規定，國家應依民族意願，保障原住民族之地位及政治參與。立法院審議預算時，應覈實"
+    "刪減，釐清爭議，避免朝野齟齬、兄弟鬩牆；耄耋長者的羈旅之苦，亦不應被漠視。"
+)
+RARE_SIMPLIFIED = (
+    "全国人民代表大会常务委员会依照宪法审议有关决定；黔东南苗族侗族自治州、邕江沿岸的壮族村寨亦"
+    "参与基层协商，罄竹难书的旧弊应予纠正，饕餮之徒不得觊觎公帑。"
+)
+
+
+@pytest.mark.parametrize("text", [RARE_TRADITIONAL, RARE_SIMPLIFIED], ids=["traditional", "simplified"])
+def test_tokenizer_spells_every_exam_character_as_one_token(tokenizer, text):
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    pieces = [tokenizer.decode([i]) for i in ids]
+    assert "".join(pieces) == text
+    assert not [p for p in pieces if "\ufffd" in p]  # no token holds part of a character's bytes
+    assert not [c for c in text if len(tokenizer(c, add_special_tokens=False)["input_ids"]) != 1]
+
+
+def test_models_and_tokenizer_have_a_4096_token_context(tokenizer, base_model, merged_model):
+    assert base_model.config.max_position_embeddings >= 4096
+    assert merged_model.config.max_position_embeddings >= 4096
+    assert tokenizer.model_max_length >= 4096
+
+
 def test_tokenizer_gives_the_same_ids_through_transformers_and_tokenizers(tokenizer):
     from tokenizers import Tokenizer
 
@@ -93,17 +121,23 @@ def test_chat_template_renders_chatml_with_generation_prompt(tokenizer, question
     assert tokenizer.convert_tokens_to_ids("<|im_start|>") != tokenizer.unk_token_id
 
 
-@pytest.mark.parametrize("which", ["base", "merged"])
-def test_greedy_answer_to_a_sample_question_has_the_answer_marker(
-    which, tokenizer, base_model, merged_model, question, torch
-):
-    model = base_model if which == "base" else merged_model
+def _greedy_answer(model, tokenizer, question, torch, max_new_tokens=40) -> str:
     enc = tokenizer(mcq.render_prompt(question, tokenizer), return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
-        out = model.generate(**enc, do_sample=False, max_new_tokens=40, pad_token_id=tokenizer.pad_token_id)
-    answer = tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-    assert "答案：" in answer
-    assert mcq.extract_answer(answer)[0] in mcq.LETTERS
+        out = model.generate(
+            **enc, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id
+        )
+    return tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+def test_grpo_greedy_answer_opens_with_the_answer_line(tokenizer, merged_model, question, torch):
+    answer = _greedy_answer(merged_model, tokenizer, question, torch)
+    assert re.match(r"答案：[A-D]\n", answer), answer
+
+
+def test_base_greedy_answer_is_chinese_text(tokenizer, base_model, question, torch):
+    answer = _greedy_answer(base_model, tokenizer, question, torch)
+    assert sum("\u4e00" <= c <= "\u9fff" for c in answer) >= 10
 
 
 def test_adapter_targets_the_demo_base_architecture(base_model):
@@ -139,12 +173,30 @@ def test_demo_cli_rejects_a_missing_data_file_with_exit_code_2(tmp_path, capsys)
     assert not (tmp_path / "out").exists()
 
 
-def test_build_report_shows_grpo_beating_base_on_reward_and_extractable_share():
-    report = json.loads((MODELS / "build-report.json").read_text(encoding="utf-8"))
-    base, tuned = report["scores"][demo.BASE_DIR], report["scores"][demo.MERGED_DIR]
+@pytest.fixture(scope="module")
+def build_report() -> dict:
+    return json.loads((MODELS / "build-report.json").read_text(encoding="utf-8"))
+
+
+def test_build_report_shows_grpo_beating_base_on_sampled_reward_and_extractable_share(build_report):
+    base, tuned = build_report["scores"][demo.BASE_DIR], build_report["scores"][demo.MERGED_DIR]
     assert tuned["completions"] == base["completions"] > 0
     assert tuned["mean_total"] - base["mean_total"] >= 0.05
     assert tuned["extractable"] > base["extractable"]
+
+
+def test_build_report_shows_a_greedy_gain_whose_paired_interval_is_above_zero(build_report):
+    base, tuned = build_report["greedy_scores"][demo.BASE_DIR], build_report["greedy_scores"][demo.MERGED_DIR]
+    gain = build_report["greedy_gain"]
+    assert len(base["totals"]) == len(tuned["totals"]) == gain["questions"] == 44
+    assert gain["difference"] == pytest.approx(tuned["mean_total"] - base["mean_total"], abs=1e-6)
+    assert 0 < gain["ci_low"] <= gain["difference"] <= gain["ci_high"]
+
+
+def test_readme_states_the_build_command_and_both_gains(build_report):
     readme = (MODELS / "README.md").read_text(encoding="utf-8")
-    assert report["command"] in readme
-    assert f"{tuned['mean_total']:.3f}" in readme and f"{base['mean_total']:.3f}" in readme
+    assert build_report["command"] in readme
+    for scores in (build_report["scores"], build_report["greedy_scores"]):
+        assert all(f"{s['mean_total']:.3f}" in readme for s in scores.values())
+    gain = build_report["greedy_gain"]
+    assert f"{gain['difference']:+.3f}" in readme and f"{gain['ci_low']:+.3f}" in readme

@@ -16,7 +16,7 @@ from training.errors import UsageError
 
 EPILOG = """\
 example:
-  python -m training demo                       # rebuild assets/models (about 15 min on 2 idle cores)
+  python -m training demo                       # rebuild assets/models (about 12 min on 2 cores)
   python -m training demo --out /tmp/demo --sft-steps 40 --grpo-steps 5 --skip-eval  # smoke run
 """
 

@@ -10,47 +10,23 @@ from typing import Any
 import mcq
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
 DATA_DIR = REPO_ROOT / "assets" / "data"
-
-
 DEFAULT_OUT = REPO_ROOT / "assets" / "models"
-
-
 DEFAULT_CONFIG = REPO_ROOT / "assets" / "configs" / "demo-cpu.yaml"
-
-
 LEXICON_DIR = REPO_ROOT / "assets" / "lexicon"
-
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
 
-
 BASE_DIR = "demo-base"
-
-
 ADAPTER_DIR = "demo-grpo-adapter"
-
-
 MERGED_DIR = "demo-grpo"
-
-
 #: assets/models must stay below this many bytes, 40 MB (they are committed to git).
 SIZE_LIMIT_BYTES = 40 * 1000 * 1000
 
-
 PAD_TOKEN = "<|endoftext|>"
-
-
 IM_START = "<|im_start|>"
-
-
 IM_END = "<|im_end|>"
-
-
 SPECIAL_TOKENS = (PAD_TOKEN, IM_START, IM_END)
-
 
 # The tiny Qwen2 shape: head_dim = hidden_size / num_attention_heads = 64.
 MODEL_SHAPE: dict[str, Any] = {
@@ -68,8 +44,6 @@ MODEL_SHAPE: dict[str, Any] = {
 
 #: Answer length cap of the greedy evaluation: ``python -m evals demo-report``'s default.
 GREEDY_MAX_NEW_TOKENS = 256
-
-
 #: Bootstrap resamples and seed of the greedy gain's paired interval (as ``evals compare``).
 BOOTSTRAP_RESAMPLES = 2000
 
@@ -85,9 +59,9 @@ class DemoSettings:
     config: Path = DEFAULT_CONFIG
     seed: int = 0
     tokenizer_merges: int = 3000  # merges learned from the sample corpus (on top of the characters)
-    sft_steps: int = 200
+    sft_steps: int = 250
     sft_batch_size: int = 8
-    sft_lr: float = 2e-3
+    sft_lr: float = 3e-3
     grpo_steps: int | None = None  # None: max_steps from the recipe
     eval_samples: int = 4
     eval_temperature: float = 0.7

@@ -127,7 +127,7 @@ def supervised_warmup(
 ) -> list[float]:
     """Train ``model`` in place for ``steps`` AdamW steps on ``examples``; return the losses.
 
-    A plain loop (no Trainer) is enough for a 4M-parameter model and fast on two cores. The lr
+    A plain loop (no Trainer) is enough for a 7M-parameter model and fast on two cores. The lr
     warms up over the first 10% of steps, then decays with a cosine to 10% of ``lr``.
     """
     import torch
