@@ -91,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-queue", type=int, default=64, help="requests that may wait; more are refused"
     )
     p.add_argument(
+        "--max-model-len",
+        type=int,
+        default=None,
+        metavar="TOKENS",
+        help="cap the context (prompt + answer) below the model's own, e.g. to save memory; "
+        "longer questions are shortened and older chat turns left out to fit",
+    )
+    p.add_argument(
         "--request-timeout",
         type=float,
         default=REQUEST_TIMEOUT_S,
@@ -115,6 +123,8 @@ def resolve(args: argparse.Namespace) -> tuple[ModelChoice, tuple[str, str] | No
         raise UsageError(f"--port {args.port}: must be between 1 and 65535")
     if args.concurrency < 1 or args.max_queue < 1:
         raise UsageError("--concurrency and --max-queue must be at least 1")
+    if args.max_model_len is not None and args.max_model_len < 64:
+        raise UsageError(f"--max-model-len {args.max_model_len}: must be at least 64 tokens")
     if not args.request_timeout > 0 or args.request_timeout == float("inf"):
         raise UsageError(f"--request-timeout {args.request_timeout:g}: must be a positive number")
     auth = None
@@ -213,8 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from app.service import AppService
 
+    engine_kwargs = {"max_model_len": args.max_model_len} if args.max_model_len else {}
     service = AppService(
-        models, preset=args.preset, prompt=args.prompt, request_timeout=args.request_timeout
+        models,
+        preset=args.preset,
+        engine_kwargs=engine_kwargs,
+        prompt=args.prompt,
+        request_timeout=args.request_timeout,
     )
     atexit.register(service.close)  # scored files go with the app, however it ends
     tuned_desc = models.tuned_model or f"{models.base_model} + adapter {models.adapter}"

@@ -36,11 +36,17 @@ START_TIMEOUT_S = 180
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    """`python -m app` (demo models, transformers backend) on a free loopback port."""
+    """`python -m app` (demo models, transformers backend) on a free loopback port.
+
+    The context is capped at 1,024 tokens (the demo models have 4,096) so that questions and
+    chats within the per-field limits can still be too long for it.
+    """
     log_path = tmp_path_factory.mktemp("app") / "app.log"
     try:
         with running_app(
-            ["--backend", "transformers"], log_path=log_path, timeout=START_TIMEOUT_S
+            ["--backend", "transformers", "--max-model-len", "1024"],
+            log_path=log_path,
+            timeout=START_TIMEOUT_S,
         ) as url:
             yield url
     except RuntimeError as err:
@@ -196,10 +202,13 @@ def test_browser_compare_shows_both_answers_and_the_breakdown(app_url, sample, t
                 summary = page.locator(f"#{side}-summary")
                 expect(summary).to_contain_text("total", timeout=60_000)
                 expect(summary).to_contain_text("Answer:")
-                expect(page.locator(f"#{side}-answer")).to_contain_text("答案")
+                # Both answers are shown; only the tuned model reliably opens with 答案：X
+                # (the untuned demo base writes free text: that is the difference to see).
+                expect(page.locator(f"#{side}-answer")).to_contain_text("。")
                 expect(
                     page.locator(f"#{side}-chart svg, #{side}-chart canvas").first
                 ).to_be_visible()
+            expect(page.locator("#tuned-answer")).to_contain_text("答案")
             text = page.locator("#tuned-summary").inner_text()
             assert "neutrality" in text and "format" in text
             page.screenshot(path=tmp_path / "compare.png", full_page=True)

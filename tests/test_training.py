@@ -203,13 +203,12 @@ def test_max_samples_caps_rows_that_carry_prompt_and_reward_columns():
 def test_max_prompt_length_drops_longer_prompts():
     from transformers import AutoTokenizer
 
-    from training.grpo import ScriptArguments, build_dataset
+    from training.grpo import ScriptArguments, _prompt_tokens, build_dataset
 
     tokenizer = AutoTokenizer.from_pretrained(ROOT / DEMO_BASE)
 
     def tokens(prompt):
-        text = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        return _prompt_tokens(tokenizer, prompt)
 
     path = str(ROOT / TRAIN_TSV)
     everything = build_dataset(
@@ -224,17 +223,21 @@ def test_max_prompt_length_drops_longer_prompts():
 def test_dropped_long_prompts_are_counted_in_one_warning_line(caplog):
     from transformers import AutoTokenizer
 
-    from training.grpo import ScriptArguments, build_dataset
+    from training.grpo import ScriptArguments, _prompt_tokens, build_dataset
 
     tokenizer = AutoTokenizer.from_pretrained(ROOT / DEMO_BASE)
     path = str(ROOT / TRAIN_TSV)
     everything = build_dataset(ScriptArguments(dataset_path=path, max_prompt_length=None))
+    lengths = sorted(_prompt_tokens(tokenizer, row["prompt"]) for row in everything)
+    limit = lengths[len(lengths) // 2]  # the median: about half the prompts are longer
     with caplog.at_level(logging.WARNING, logger="training"):
-        kept = build_dataset(ScriptArguments(dataset_path=path, max_prompt_length=200), tokenizer)
+        kept = build_dataset(ScriptArguments(dataset_path=path, max_prompt_length=limit), tokenizer)
+    longer = sum(n > limit for n in lengths)
+    assert 0 < longer < len(everything) and len(kept) == len(everything) - longer
     dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert dropped == [
-        f"data: dropped {len(everything) - len(kept)} of {len(everything)} questions whose "
-        "prompt is longer than max_prompt_length 200 tokens"
+        f"data: dropped {longer} of {len(everything)} questions whose "
+        f"prompt is longer than max_prompt_length {limit} tokens"
     ]
 
 
