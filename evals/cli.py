@@ -1,4 +1,4 @@
-"""Command line: ``python -m evals {score,compare,sample,neutrality,demo-report}``.
+"""Command line: ``python -m evals {score,compare,sample,neutrality,probe,demo-report}``.
 
 Exit codes: 0 ok, 2 bad input (one line on stderr), 1 failure.
 """
@@ -25,6 +25,7 @@ examples:
       --gold assets/data/sample_test_gold.csv --labels base,tuned --out runs/compare
   python -m evals sample runs/tuned/detailed_results.csv -n 5 --seed 1
   python -m evals neutrality --input runs/tuned/detailed_results.csv --top 15
+  python -m evals probe --preset my-preset.yaml --strict   # degenerate answers vs a good one
   python -m evals demo-report          # regenerates docs/report-demo/ from the demo models
 """
 
@@ -119,6 +120,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     neutrality.add_argument("--preset", default="default", help="reward preset (default: default)")
     add_input_limit_argument(neutrality)
+
+    probe = add(
+        "probe",
+        "Score built-in degenerate answers (hedge spam, pasted question, bare letter, ...) against "
+        "a good answer to the same questions; list those within --margin of it.",
+        "python -m evals probe --preset my-preset.yaml -n 10 --strict",
+    )
+    probe.add_argument("--preset", default="default", help="reward preset name or YAML path")
+    probe.add_argument(
+        "--questions",
+        type=Path,
+        help="test file (id, question, option_A..D) to probe with "
+        "(default assets/data/sample_test.tsv)",
+    )
+    probe.add_argument(
+        "--gold",
+        type=Path,
+        help="gold answers for --questions (default assets/data/sample_test_gold.csv when "
+        "--questions is not given, else the test file's correct_answer column)",
+    )
+    probe.add_argument("-n", type=int, default=5, help="questions to use, first n (default 5)")
+    probe.add_argument(
+        "--margin",
+        type=float,
+        default=0.1,
+        help="a probe fails when its total is less than this below the good answer's (default 0.1)",
+    )
+    probe.add_argument(
+        "--strict", action="store_true", help="exit 1 when any probe comes within the margin"
+    )
+    probe.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_input_limit_argument(probe)
 
     demo = add(
         "demo-report",
@@ -307,6 +340,40 @@ def cmd_neutrality(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    """``probe``: degenerate answers vs a good one; exit 1 with --strict when any comes close."""
+    import json
+
+    from evals.data import EvalInputError, _load_preset
+    from evals.probe import DEFAULT_GOLD, DEFAULT_QUESTIONS, load_samples, render_table, run_probes
+
+    if not 0.0 <= args.margin <= 1.0:
+        raise EvalInputError(f"--margin must be between 0 and 1 (got {args.margin:g})")
+    if args.n < 1:
+        raise EvalInputError(f"-n must be at least 1 (got {args.n})")
+    for flag, path in (("--questions", args.questions), ("--gold", args.gold)):
+        if path is not None and not path.is_file():
+            raise EvalInputError(f"{flag} {path}: no such file")
+    preset = _load_preset(args.preset)
+    gold = args.gold or (DEFAULT_GOLD if args.questions is None else None)
+    samples = load_samples(args.questions or DEFAULT_QUESTIONS, gold, args.n)
+    good_total, results = run_probes(samples, preset, args.margin)
+    close = [r.probe for r in results if r.within]
+    if args.json:
+        payload = {
+            "preset": preset.name,
+            "margin": args.margin,
+            "questions": len(samples),
+            "good_total": good_total,
+            "probes": [r.to_dict() for r in results],
+            "within_margin": close,
+        }
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(terminal_safe(render_table(preset.name, good_total, results, args.margin)))
+    return 1 if args.strict and close else 0
+
+
 def cmd_demo_report(args: argparse.Namespace) -> int:
     """``demo-report``: generate with both demo models, then compare into ``--out``."""
     from evals.demo import build_demo_report
@@ -334,5 +401,6 @@ _COMMANDS = {
     "compare": cmd_compare,
     "sample": cmd_sample,
     "neutrality": cmd_neutrality,
+    "probe": cmd_probe,
     "demo-report": cmd_demo_report,
 }

@@ -3,20 +3,19 @@
 GRPO optimises whatever gap the reward leaves: each answer below is a way a policy could try
 to earn reward without answering well, written at its strongest (correct letter, the
 requested 答案/理由 format, connectives and option letters sprinkled in). Each must total at
-least GAP below one correct, reasoned, balanced answer to the same question.
+least GAP below one correct, reasoned, balanced answer to the same question. The degenerate
+answers come from the generators of ``python -m evals probe`` (evals/probe.py), applied here
+to a hand-written question and a good answer that knows the subject.
 """
 
 from __future__ import annotations
-
-import csv
-from pathlib import Path
 
 import pytest
 
 import mcq
 import rewards
+from evals import probe
 
-ROOT = Path(__file__).resolve().parent.parent
 GAP = 0.1
 
 QUESTION = "關於我國憲法對言論自由的保障，下列敘述何者最為適當？"
@@ -53,76 +52,45 @@ def test_good_answer_scores_high():
 
 
 def test_hedge_word_spam_scores_well_below_a_good_answer():
-    assert_well_below_good(
-        "答案：B\n理由：首先，這個問題可能存在不同觀點，或許相對而言B比較平衡；其次，選項A、C、D"
-        "也可能各有利弊，因此需要權衡；然而見仁見智，所以或許應該兼顧多元立場，因為各方看法不一，"
-        "不過也許在一定程度上都值得尊重，相對來說需要審慎、客觀、持平地看待。"
-    )
+    assert_well_below_good(probe.hedge_spam(SAMPLE, GOOD))
 
 
 def test_connective_spam_scores_well_below_a_good_answer():
-    assert_well_below_good(
-        "答案：B\n理由：首先因為B，所以B；其次由於A，因此不選A；然而C，但是C；此外D，不過D；"
-        "雖然如此，儘管如此，換言之，也就是說，綜上所述，總之，可見，根據以上，相比之下，反之，選B。"
-    )
+    assert_well_below_good(probe.connective_spam(SAMPLE, GOOD))
 
 
 def test_question_and_options_pasted_as_reasoning_score_well_below_a_good_answer():
-    a, b, c, d = (OPTIONS[k] for k in "ABCD")
-    assert_well_below_good(
-        f"答案：B\n理由：首先，{QUESTION}其次，選項A{a}；然而選項C{c}；此外選項D{d}；因此選項B{b}。"
-    )
+    assert_well_below_good(probe.question_pasted(SAMPLE, GOOD))
 
 
 def test_one_sentence_repeated_scores_well_below_a_good_answer():
-    sentence = "，憲法保障言論自由，但選項A忽略了可以依法律適度限制，C與D也不對。"
-    opening = ("首先", "其次", "此外", "因此", "所以")
-    assert_well_below_good("答案：B\n理由：" + "".join(c + sentence for c in opening))
+    assert_well_below_good(probe.repeated_sentence(SAMPLE, GOOD))
 
 
 def test_no_reasoning_scores_well_below_a_good_answer():
-    assert_well_below_good("答案：B")
+    assert_well_below_good(probe.no_reasoning(SAMPLE, GOOD))
 
 
 def test_bare_letter_scores_well_below_a_good_answer():
-    assert_well_below_good("B")
+    assert_well_below_good(probe.bare_letter(SAMPLE, GOOD))
 
 
 def test_english_only_reasoning_scores_well_below_a_good_answer():
-    assert_well_below_good(
-        "答案：B\n理由：First, Article 11 of the constitution protects freedom of speech, but "
-        "Article 23 lets the law restrict it to protect the rights of others, so B is balanced. "
-        "Second, option A says it can never be restricted; option C ties protection to the "
-        "government's position; option D leaves out writing and the internet. However, where "
-        "the line lies is still debated, so different views deserve weight."
-    )
+    assert_well_below_good(probe.english_only(SAMPLE, GOOD))
 
 
 def test_answer_far_longer_than_needed_scores_well_below_a_good_answer():
-    # Varied, on-subject padding (sentences of the sample reasoning that name no answer), so
-    # that only the length can tell it from the good answer.
-    with (ROOT / "assets" / "data" / "sample_train.tsv").open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
-    sentences = [
-        s + "。"
-        for row in rows
-        for s in row["reasoning"].split("。")
-        if len(s) > 4 and mcq.extract_answer(s)[1] == "none"
-    ]
-    padding = ""
-    for sentence in sentences:
-        if len(padding) > 2200:
-            break
-        padding += sentence
-    long_answer = GOOD + "\n補充說明：" + padding
+    # Varied, on-subject padding that names no answer, so only the length tells it apart.
+    long_answer = probe.over_long(SAMPLE, GOOD)
     assert mcq.extract_answer(long_answer) == ("B", "marker")
     assert len(long_answer) > 10 * len(GOOD)
     assert_well_below_good(long_answer)
 
 
-@pytest.mark.parametrize(
-    "opening",
-    ["答案：B（也可能是A）", "答案：B或A", "答案：B，但也可能是D"],
-)
-def test_letter_hedged_toward_another_scores_well_below_a_good_answer(opening):
-    assert_well_below_good(GOOD.replace("答案：B", opening, 1))
+def test_opening_answer_contradicted_by_a_concluding_one_scores_well_below_a_good_answer():
+    assert_well_below_good(probe.contradicted_answer(SAMPLE, GOOD))
+
+
+@pytest.mark.parametrize("form", probe.SEVERAL_LETTER_FORMS)
+def test_letter_hedged_toward_another_scores_well_below_a_good_answer(form):
+    assert_well_below_good(probe.several_letters(SAMPLE, GOOD, form))
