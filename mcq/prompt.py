@@ -286,6 +286,9 @@ def render_prompt(
         # Some templates (e.g. Gemma's) reject a system turn: fold it into the user turn.
         if messages[0]["role"] != "system" or "system" not in str(err).lower():
             raise
-        first = {"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}
+        first = {
+            "role": "user",
+            "content": messages[0]["content"] + "\n\n" + messages[1]["content"],
+        }
         merged = [first, *messages[2:]]
         return tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)

@@ -71,7 +71,11 @@ def test_models_are_tiny_qwen2_with_head_dim_64_in_safetensors(base_model, merge
 
 
 def test_tokenizer_round_trips_traditional_and_simplified_chinese(tokenizer):
-    for text in ("立法院院長如何產生？答案：B\n理由：持平考量不同觀点。", "简体中文也能编码 ABC 123", "㐀𠀀 emoji 🙂"):
+    for text in (
+        "立法院院長如何產生？答案：B\n理由：持平考量不同觀点。",
+        "简体中文也能编码 ABC 123",
+        "㐀𠀀 emoji 🙂",
+    ):
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         assert tokenizer.decode(ids) == text
 
@@ -88,7 +92,9 @@ RARE_SIMPLIFIED = (
 )
 
 
-@pytest.mark.parametrize("text", [RARE_TRADITIONAL, RARE_SIMPLIFIED], ids=["traditional", "simplified"])
+@pytest.mark.parametrize(
+    "text", [RARE_TRADITIONAL, RARE_SIMPLIFIED], ids=["traditional", "simplified"]
+)
 def test_tokenizer_spells_every_exam_character_as_one_token(tokenizer, text):
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     pieces = [tokenizer.decode([i]) for i in ids]
@@ -108,7 +114,10 @@ def test_tokenizer_gives_the_same_ids_through_transformers_and_tokenizers(tokeni
 
     raw = Tokenizer.from_file(str(BASE / "tokenizer.json"))
     text = "問題：2008年第七屆起，立法委員總額為多少席？\nA. 225席 B. 113席 it's OK"
-    assert tokenizer(text, add_special_tokens=False)["input_ids"] == raw.encode(text, add_special_tokens=False).ids
+    assert (
+        tokenizer(text, add_special_tokens=False)["input_ids"]
+        == raw.encode(text, add_special_tokens=False).ids
+    )
 
 
 def test_chat_template_renders_chatml_with_generation_prompt(tokenizer, question):
@@ -122,10 +131,15 @@ def test_chat_template_renders_chatml_with_generation_prompt(tokenizer, question
 
 
 def _greedy_answer(model, tokenizer, question, torch, max_new_tokens=40) -> str:
-    enc = tokenizer(mcq.render_prompt(question, tokenizer), return_tensors="pt", add_special_tokens=False)
+    enc = tokenizer(
+        mcq.render_prompt(question, tokenizer), return_tensors="pt", add_special_tokens=False
+    )
     with torch.no_grad():
         out = model.generate(
-            **enc, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id
+            **enc,
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
         )
     return tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
 
@@ -150,13 +164,17 @@ def test_adapter_targets_the_demo_base_architecture(base_model):
     assert set(config["target_modules"]) <= module_names
 
 
-def test_merged_model_equals_base_plus_adapter(base_model, merged_model, tokenizer, question, torch):
+def test_merged_model_equals_base_plus_adapter(
+    base_model, merged_model, tokenizer, question, torch
+):
     import copy
 
     from peft import PeftModel
 
     with_adapter = PeftModel.from_pretrained(copy.deepcopy(base_model), str(ADAPTER)).eval()
-    enc = tokenizer(mcq.render_prompt(question, tokenizer), return_tensors="pt", add_special_tokens=False)
+    enc = tokenizer(
+        mcq.render_prompt(question, tokenizer), return_tensors="pt", add_special_tokens=False
+    )
     with torch.no_grad():
         expected = with_adapter(**enc).logits[0, -1]
         merged = merged_model(**enc).logits[0, -1]
@@ -186,7 +204,10 @@ def test_build_report_shows_grpo_beating_base_on_sampled_reward_and_extractable_
 
 
 def test_build_report_shows_a_greedy_gain_whose_paired_interval_is_above_zero(build_report):
-    base, tuned = build_report["greedy_scores"][demo.BASE_DIR], build_report["greedy_scores"][demo.MERGED_DIR]
+    base, tuned = (
+        build_report["greedy_scores"][demo.BASE_DIR],
+        build_report["greedy_scores"][demo.MERGED_DIR],
+    )
     gain = build_report["greedy_gain"]
     assert len(base["totals"]) == len(tuned["totals"]) == gain["questions"] == 44
     assert gain["difference"] == pytest.approx(tuned["mean_total"] - base["mean_total"], abs=1e-6)

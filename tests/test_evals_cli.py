@@ -152,7 +152,17 @@ def test_compare_counts_ambiguous_answers_of_each_side(tuned, gold, tmp_path):
     answers = dict(GOLD) | {"q2": "B或C"}
     hedged = _results(tmp_path / "hedged.csv", answers, submitted={"q2": "B"})
     out = tmp_path / "cmp"
-    argv = ["compare", "--a", str(hedged), "--b", str(tuned), "--gold", str(gold), "--out", str(out)]
+    argv = [
+        "compare",
+        "--a",
+        str(hedged),
+        "--b",
+        str(tuned),
+        "--gold",
+        str(gold),
+        "--out",
+        str(out),
+    ]
     assert main([*argv, "--labels", "hedged,tuned"]) == 0
     assert "correctness 0): hedged 1, tuned 0" in _report(out)
 

@@ -78,13 +78,18 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
         save_model_dir(model, tokenizer, stage / BASE_DIR)
         del model
         timings["supervised"] = time.perf_counter() - t0
-        say(f"{BASE_DIR}: {settings.sft_steps} supervised steps, loss {losses[0]:.2f} -> {losses[-1]:.2f}")
+        say(
+            f"{BASE_DIR}: {settings.sft_steps} supervised steps, loss {losses[0]:.2f} -> {losses[-1]:.2f}"
+        )
 
         t0 = time.perf_counter()
         run_dir = run_grpo(settings, stage / BASE_DIR, stage / "grpo-run")
         state = json.loads((run_dir / "trainer_state.json").read_text(encoding="utf-8"))
         save_adapter(
-            run_dir, stage / ADAPTER_DIR, repo_relative(out / BASE_DIR), tokenizer_dir=stage / BASE_DIR
+            run_dir,
+            stage / ADAPTER_DIR,
+            repo_relative(out / BASE_DIR),
+            tokenizer_dir=stage / BASE_DIR,
         )
         timings["grpo"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -97,7 +102,9 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
         if not settings.skip_eval:
             t0 = time.perf_counter()
             if settings.eval_max_new_tokens is None:
-                settings.eval_max_new_tokens = int(recipe_value(settings.config, "max_completion_length", 256))
+                settings.eval_max_new_tokens = int(
+                    recipe_value(settings.config, "max_completion_length", 256)
+                )
             models = {BASE_DIR: stage / BASE_DIR, MERGED_DIR: stage / MERGED_DIR}
             greedy = evaluate_models(
                 models, test, temperature=0.0, max_new_tokens=settings.greedy_max_new_tokens
@@ -141,7 +148,9 @@ def build(settings: DemoSettings, argv: Sequence[str] = ()) -> dict[str, Any]:
     if not settings.skip_eval:
         write_text_atomic(out / "README.md", render_readme(report, out))
     write_text_atomic(out / "build-report.json", json.dumps(report, ensure_ascii=False, indent=2))
-    say(f"done in {timings['total'] / 60:.1f} min; {out} holds {report['total_size'] / 2**20:.1f} MiB")
+    say(
+        f"done in {timings['total'] / 60:.1f} min; {out} holds {report['total_size'] / 2**20:.1f} MiB"
+    )
     return report
 
 

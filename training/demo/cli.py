@@ -34,8 +34,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=d.out, help="output folder (default: assets/models)")
     p.add_argument("--train", type=Path, default=d.train, help="training TSV")
     p.add_argument("--test", type=Path, default=d.test, help="held-out test questions")
-    p.add_argument("--gold", type=Path, default=d.gold, help="gold answers of --test (id,correct_answer)")
-    p.add_argument("--config", type=Path, default=d.config, help="GRPO recipe (default: demo-cpu.yaml)")
+    p.add_argument(
+        "--gold", type=Path, default=d.gold, help="gold answers of --test (id,correct_answer)"
+    )
+    p.add_argument(
+        "--config", type=Path, default=d.config, help="GRPO recipe (default: demo-cpu.yaml)"
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed for every random choice")
     p.add_argument(
         "--merges",
@@ -45,9 +49,15 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--sft-steps", type=int, default=d.sft_steps, help="supervised warm-up steps")
     p.add_argument("--sft-lr", type=float, default=d.sft_lr, help="supervised learning rate")
-    p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default: the recipe's max_steps)")
-    p.add_argument("--eval-samples", type=int, default=d.eval_samples, help="samples per test question")
-    p.add_argument("--eval-temperature", type=float, default=d.eval_temperature, help="sampling temperature")
+    p.add_argument(
+        "--grpo-steps", type=int, default=None, help="GRPO steps (default: the recipe's max_steps)"
+    )
+    p.add_argument(
+        "--eval-samples", type=int, default=d.eval_samples, help="samples per test question"
+    )
+    p.add_argument(
+        "--eval-temperature", type=float, default=d.eval_temperature, help="sampling temperature"
+    )
     p.add_argument(
         "--eval-max-new-tokens",
         type=int,

@@ -98,7 +98,9 @@ def evaluate_models(
             completions=len(texts),
             mean_total=sum(b.total for b in breakdowns) / len(breakdowns),
             extractable=sum(b.answer is not None for b in breakdowns) / len(breakdowns),
-            accuracy=sum(b.answer == q.correct_answer for b, q in zip(breakdowns, jobs, strict=True))
+            accuracy=sum(
+                b.answer == q.correct_answer for b, q in zip(breakdowns, jobs, strict=True)
+            )
             / len(breakdowns),
             components=components,
             mean_new_tokens=sum(new_tokens) / len(new_tokens),
@@ -118,7 +120,9 @@ def greedy_gain(greedy: Mapping[str, ModelScore], seed: int = 0) -> dict[str, An
     diff, low, high = paired_bootstrap_ci(base, tuned, resamples=BOOTSTRAP_RESAMPLES, seed=seed)
     wins = sum(t > b for b, t in zip(base, tuned, strict=True))
     losses = sum(t < b for b, t in zip(base, tuned, strict=True))
-    say(f"greedy gain {diff:+.3f} (95% CI {low:+.3f} to {high:+.3f}); grpo higher on {wins}, base on {losses}")
+    say(
+        f"greedy gain {diff:+.3f} (95% CI {low:+.3f} to {high:+.3f}); grpo higher on {wins}, base on {losses}"
+    )
     return {
         "difference": round(diff, 6),
         "ci_low": round(low, 6),

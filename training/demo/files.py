@@ -45,7 +45,9 @@ def _name_tokenizer_class(config_path: Path) -> None:
     """
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config["tokenizer_class"] = "Qwen2Tokenizer"
-    config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    config_path.write_text(
+        json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
 
 
 def scratch_dir(out_dir: Path) -> Path:

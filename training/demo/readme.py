@@ -86,7 +86,7 @@ def render_readme(report: Mapping[str, Any], out: Path) -> str:
         f'model = AutoModelForCausalLM.from_pretrained("assets/models/{MERGED_DIR}")',
         f'tokenizer = AutoTokenizer.from_pretrained("assets/models/{MERGED_DIR}")',
         "",
-        "# vLLM's CPU build (inside `if __name__ == \"__main__\":`); base + LoRA works too:",
+        '# vLLM\'s CPU build (inside `if __name__ == "__main__":`); base + LoRA works too:',
         "from vllm import LLM",
         "from vllm.lora.request import LoRARequest",
         f'llm = LLM("assets/models/{BASE_DIR}", max_model_len={config.max_position_embeddings}, '
@@ -114,7 +114,7 @@ def render_readme(report: Mapping[str, Any], out: Path) -> str:
         "",
         "On the 44 `assets/data/sample_test.tsv` questions (gold in `sample_test_gold.csv`, never "
         "trained on), transformers `generate`, both models with the same prompts and settings; "
-        "scores from `rewards.score(completion, Sample.from_question(q), preset=\"default\")`.",
+        'scores from `rewards.score(completion, Sample.from_question(q), preset="default")`.',
         "",
         f"**Greedy** (what a user sees; as `python -m evals demo-report`): one answer per "
         f"question, max {s['greedy_max_new_tokens']} new tokens.",
@@ -172,10 +172,17 @@ def render_readme(report: Mapping[str, Any], out: Path) -> str:
 
 def _score_table(scores: Mapping[str, Mapping[str, Any]]) -> list[str]:
     comps = sorted({c for v in scores.values() for c in v["components"]})
-    lines = ["| model | mean total | extractable letter | accuracy | " + " | ".join(comps) + " | new tokens |"]
+    lines = [
+        "| model | mean total | extractable letter | accuracy | "
+        + " | ".join(comps)
+        + " | new tokens |"
+    ]
     lines.append("|---" * (5 + len(comps)) + "|")
     for name, v in scores.items():
-        cells = [f"{v['components'][c]:.3f}" if v["components"].get(c) is not None else "–" for c in comps]
+        cells = [
+            f"{v['components'][c]:.3f}" if v["components"].get(c) is not None else "–"
+            for c in comps
+        ]
         lines.append(
             f"| `{name}` | {v['mean_total']:.3f} | {v['extractable']:.1%} | {v['accuracy']:.1%} | "
             + " | ".join(cells)

@@ -81,7 +81,9 @@ def load_sample_data(settings: DemoSettings) -> tuple[list[mcq.Question], list[m
     gold = read_gold(settings.gold)
     missing = [q.id for q in test if q.id not in gold]
     if missing:
-        raise mcq.DataError(f"{settings.gold}: no gold answer for {len(missing)} test ids ({missing[0]}, ...)")
+        raise mcq.DataError(
+            f"{settings.gold}: no gold answer for {len(missing)} test ids ({missing[0]}, ...)"
+        )
     test = [dataclasses.replace(q, correct_answer=gold[q.id]) for q in test]
     return train, test
 

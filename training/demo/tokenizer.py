@@ -138,9 +138,7 @@ def train_tokenizer(texts: Iterable[str], characters: Sequence[str] = (), merges
 
     # 1. character merges, shortest prefixes first.
     spelled = [in_bytes(c) for c in sorted(set(characters))]
-    char_merges = [
-        (s[: i - 1], s[i - 1]) for i in range(2, 5) for s in spelled if len(s) >= i
-    ]
+    char_merges = [(s[: i - 1], s[i - 1]) for i in range(2, 5) for s in spelled if len(s) >= i]
     vocab: dict[str, int] = {}
     for token in [*SPECIAL_TOKENS, *sorted(pre_tokenizers.ByteLevel.alphabet())]:
         vocab.setdefault(token, len(vocab))

@@ -62,14 +62,20 @@ def save_adapter(run_dir: Path, out_dir: Path, base_ref: str, tokenizer_dir: Pat
         config_path = tmp / "adapter_config.json"
         config = json.loads(config_path.read_text(encoding="utf-8"))
         config["base_model_name_or_path"] = base_ref
-        config["target_modules"] = sorted(config["target_modules"])  # PEFT keeps a set: fix the order
-        config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        config["target_modules"] = sorted(
+            config["target_modules"]
+        )  # PEFT keeps a set: fix the order
+        config_path.write_text(
+            json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
         swap_dir(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path, *, dtype: str = "bfloat16") -> None:
+def merge_adapter(
+    base_dir: Path, adapter_dir: Path, out_dir: Path, *, dtype: str = "bfloat16"
+) -> None:
     """Merge the adapter into its base with ``python -m training merge``'s code, then store as ``dtype``.
 
     The merge runs in float32 (LoRA deltas are small next to the weights; merging in bfloat16

@@ -51,7 +51,11 @@ class SupervisedExample:
 #: ``correctness`` rewards favour ``答案：X`` first) something real to learn. The requested
 #: format is the minority, so demo-base's *most likely* answer (what greedy decoding, and so a
 #: user, sees) is not in it: GRPO has to move the mode, not only the tail.
-STYLE_MIX: tuple[tuple[str, int], ...] = (("answer_first", 1), ("answer_last", 1), ("option_text", 2))
+STYLE_MIX: tuple[tuple[str, int], ...] = (
+    ("answer_first", 1),
+    ("answer_last", 1),
+    ("option_text", 2),
+)
 
 
 _CLOSING_LETTER = re.compile(r"正確答案(?:為|是)\s*([A-D])")
@@ -84,7 +88,9 @@ def styled_answer(q: mcq.Question, style: str) -> str:
     if style == "answer_last":
         return reasoning
     if style == "option_text":
-        return _CLOSING_LETTER.sub(lambda m: f"較合適的說法是「{q.options[m.group(1)]}」", reasoning)
+        return _CLOSING_LETTER.sub(
+            lambda m: f"較合適的說法是「{q.options[m.group(1)]}」", reasoning
+        )
     raise ValueError(f"unknown answer style {style!r}")
 
 
@@ -105,7 +111,9 @@ def encode_examples(tokenizer, examples: Sequence[SupervisedExample], max_len: i
     """Tokenize prompt + target + ``<|im_end|>``; labels are -100 on the prompt tokens."""
     encoded = []
     for ex in examples:
-        prompt = tokenizer.apply_chat_template(ex.messages, tokenize=False, add_generation_prompt=True)
+        prompt = tokenizer.apply_chat_template(
+            ex.messages, tokenize=False, add_generation_prompt=True
+        )
         p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         t_ids = tokenizer(ex.target + IM_END, add_special_tokens=False)["input_ids"]
         ids = (p_ids + t_ids)[:max_len]
