@@ -1,4 +1,4 @@
-"""The ``python -m inference`` command line: ``generate`` and ``serve``."""
+"""The ``python -m inference`` command line: ``generate``, ``merge`` and ``serve``."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ __all__ = ["build_parser", "main"]
 
 DESCRIPTION = """\
 zhongli inference: answer multiple-choice test files with vLLM (or transformers) and write
-competition submissions, or serve a model through vLLM's OpenAI-compatible API."""
+competition submissions (on one machine, or in parts on several, joined by `merge`), or serve a
+model through vLLM's OpenAI-compatible API."""
 
 EPILOG = """\
 examples:
   python -m inference generate --model assets/models/demo-grpo \\
       --input assets/data/sample_test.tsv --output-dir outputs/demo-grpo
+  python -m inference merge --input test.tsv --parts part-1 part-2 --output-dir outputs/final
   python -m inference serve --model assets/models/demo-grpo --port 8000
 
 Run `python -m inference <command> --help` for each command's options.
@@ -32,8 +34,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full parser (sub-commands ``generate`` and ``serve``)."""
-    from inference import generate, serve
+    """The full parser (sub-commands ``generate``, ``merge`` and ``serve``)."""
+    from inference import generate, merge, serve
 
     formatter = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{generate,serve}", parser_class=_Parser
+        dest="command", required=True, metavar="{generate,merge,serve}", parser_class=_Parser
     )
     gen = commands.add_parser(
         "generate",
@@ -53,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     generate.add_arguments(gen)
+    mrg = commands.add_parser(
+        "merge",
+        help="join the --part K/N folders of one test file into one submission.csv",
+        description=merge.__doc__.splitlines()[0],
+        epilog=merge.EPILOG,
+        formatter_class=formatter,
+    )
+    merge.add_arguments(mrg)
     srv = commands.add_parser(
         "serve",
         help="vLLM's OpenAI-compatible server on 127.0.0.1",
@@ -67,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 2 bad input, 1 failure)."""
     import mcq
-    from inference import generate, serve
+    from inference import generate, merge, serve
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -82,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return generate.run(args)
+        if args.command == "merge":
+            return merge.run(args)
         return serve.run(args, extra)
     except (generate.UsageError, mcq.DataError) as err:
         print(f"error: {err}", file=sys.stderr)

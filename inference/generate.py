@@ -18,6 +18,12 @@ Outputs in ``--output-dir``:
   atomically in input order;
 - ``run.json``: the settings the results depend on, checked when a run is resumed.
 
+``--part K/N`` answers only the K-th of N contiguous slices of the input (one machine's share
+of a big test set): the folder is a normal output folder, except that its submission is named
+``submission.part-K-of-N.csv`` (never mistaken for a whole one) and run.json records the part.
+``python -m inference merge`` (:mod:`inference.merge`) checks and joins the N folders into one
+submission.
+
 Resuming: rerun the same command; ids already in ``detailed_results.csv`` are skipped. Chunks
 are fixed slices of the input and every question's sampling seed comes from ``--seed`` and its
 id, so a resumed run writes the same files as an uninterrupted one. A kill loses at most the
@@ -53,6 +59,7 @@ __all__ = [
     "BASE_COLUMNS",
     "UsageError",
     "add_arguments",
+    "part_range",
     "question_seed",
     "read_detailed_results",
     "run",
@@ -85,6 +92,9 @@ examples:
   # only the letters: one constrained pick per question, no free text (fastest)
   python -m inference generate --model assets/models/demo-grpo --constrained \\
       --input test.tsv --output-dir outputs/letters
+  # machine 2 of 3 answers the middle third; `python -m inference merge` joins the parts
+  python -m inference generate --model assets/models/demo-grpo --part 2/3 \\
+      --input test.tsv --output-dir outputs/part-2
 
 Interrupted? Run the same command again: finished questions are skipped.
 """
@@ -190,6 +200,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-invalid", action="store_true", help="drop invalid input rows instead of stopping"
     )
+    parser.add_argument(
+        "--part",
+        type=_part,
+        metavar="K/N",
+        help="answer only the K-th (1..N) of N contiguous slices of the input, e.g. 2/4 on the "
+        "second of four machines; join the folders with `python -m inference merge`",
+    )
     parser.add_argument("--shard", help=argparse.SUPPRESS)  # "RANK/SIZE": a data-parallel worker
 
 
@@ -198,6 +215,41 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _part(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 1/4, got {text!r}")
+    k, n = int(match[1]), int(match[2])
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"K must be between 1 and N, got {k}/{n}")
+    return k, n
+
+
+def part_range(count: int, k: int, n: int) -> tuple[int, int]:
+    """``(start, stop)`` of part ``k`` (1-based) of ``n`` contiguous parts of ``count`` items.
+
+    The parts cover every item once, in order, and their sizes differ by at most one.
+
+    Example:
+        >>> [part_range(10, k, 3) for k in (1, 2, 3)]
+        [(0, 3), (3, 6), (6, 10)]
+    """
+    return (k - 1) * count // n, k * count // n
+
+
+def part_label(part: tuple[int, int] | None) -> str | None:
+    """``"K/N"`` as run.json records it, or None for a whole run."""
+    return None if part is None else f"{part[0]}/{part[1]}"
+
+
+def submission_name(part: str | None) -> str:
+    """``submission.csv``, or ``submission.part-K-of-N.csv`` for one part of the input."""
+    if part is None:
+        return SUBMISSION
+    k, n = part.split("/")
+    return f"submission.part-{k}-of-{n}.csv"
 
 
 def _non_negative_float(text: str) -> float:
@@ -245,6 +297,8 @@ class Settings:
     engine_args: tuple[tuple[str, Any], ...] = ()
     weights_fingerprint: str = ""
     tokenizer_fingerprint: str = ""
+    #: "K/N" for a ``--part`` run (``input_fingerprint`` is still the whole input's), else None.
+    part: str | None = None
 
     def manifest(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -620,6 +674,10 @@ class _Plan:
     seconds: float = 0.0
 
     @property
+    def submission(self) -> Path:
+        return self.out / submission_name(self.settings.part)
+
+    @property
     def todo(self) -> list[Question]:
         return [q for q in self.questions if q.id not in self.done]
 
@@ -660,6 +718,16 @@ def _plan(args: argparse.Namespace) -> _Plan:
     questions = mcq.load_test(args.input, skip_invalid=args.skip_invalid)
     if not questions:
         raise UsageError(f"{args.input}: no questions")
+    input_fingerprint = fingerprint(questions)
+    if args.part:
+        k, n = args.part
+        if n > len(questions):
+            raise UsageError(
+                f"--part {k}/{n}: {args.input} has {len(questions)} questions, too few for "
+                f"{n} parts; use at most {len(questions)}"
+            )
+        start, stop = part_range(len(questions), k, n)
+        questions = questions[start:stop]
     try:
         preset = rewards.load_preset(args.preset)
     except (KeyError, ValueError, FileNotFoundError, OSError) as err:
@@ -685,16 +753,17 @@ def _plan(args: argparse.Namespace) -> _Plan:
         prompt=prompt.name,
         prompt_fingerprint=prompt.fingerprint,
         chunk_size=args.chunk_size,
-        input_fingerprint=fingerprint(questions),
+        input_fingerprint=input_fingerprint,
         engine_args=tuple(sorted(engine_args.items())),
         weights_fingerprint=weights_fp,
         tokenizer_fingerprint=tokenizer_fp,
+        part=part_label(args.part),
     )
     columns = [*BASE_COLUMNS, *components, "total", TRUNCATED]
     columns += ["votes"] if args.samples > 1 else []
 
     out = check_output_folder(args.output_dir, "--output-dir")
-    for name in (SUBMISSION, DETAILED, MANIFEST):
+    for name in (submission_name(settings.part), DETAILED, MANIFEST):
         refuse_overwrite(out / name, [args.input])
     rank, size = 0, 1
     if args.shard:
@@ -727,9 +796,10 @@ def _plan(args: argparse.Namespace) -> _Plan:
             rows, _ = read_detailed_results(source, columns)
             stray = [qid for qid in rows if qid not in ids]
             if stray:
+                where = f"part {settings.part} of " if settings.part else ""
                 raise UsageError(
-                    f"{source} has results for ids not in {args.input} (e.g. {stray[0]!r}): "
-                    "use another --output-dir"
+                    f"{source} has results for ids not in {where}{args.input} "
+                    f"(e.g. {stray[0]!r}): use another --output-dir"
                 )
             for qid, row in rows.items():
                 plan.done.setdefault(qid, row)
@@ -817,7 +887,7 @@ def _finalize(plan: _Plan) -> None:
         raise RuntimeError(f"{len(missing)} questions have no result (first: {missing[0]})")
     ordered = [plan.done[q.id] for q in plan.questions]
     _write_atomic(plan.detailed, _csv_text([plan.columns, *ordered]))
-    write_submission(plan.out / SUBMISSION, [(row[0], row[1]) for row in ordered])
+    write_submission(plan.submission, [(row[0], row[1]) for row in ordered])
     shards = plan.out / SHARDS
     if shards.is_dir():
         shutil.rmtree(shards)
@@ -842,7 +912,7 @@ def _summary(plan: _Plan, rows: list[list[str]]) -> str:
     letters = Counter(row[1] for row in rows)
     sources = Counter(row[2] for row in rows)
     lines = [
-        f"wrote {plan.out / SUBMISSION} and {plan.out / DETAILED}: {total} rows",
+        f"wrote {plan.submission} and {plan.out / DETAILED}: {total} rows",
         "answers: " + "  ".join(f"{x} {letters[x]} ({letters[x] / total:.0%})" for x in LETTERS),
         f"extracted {sources[EXTRACTED]} ({sources[EXTRACTED] / total:.0%}), "
         f"constrained {sources[CONSTRAINED]} ({sources[CONSTRAINED] / total:.0%})",
@@ -918,6 +988,8 @@ def _worker_argv(args: argparse.Namespace, rank: int, size: int) -> list[str]:
     ]
     if args.adapter:
         argv += ["--adapter", args.adapter]
+    if args.part:
+        argv += ["--part", part_label(args.part)]
     if args.temperature is not None:
         argv += ["--temperature", repr(args.temperature)]
     if args.constrained:
