@@ -264,6 +264,8 @@ _COMMANDS = {
     "evals sample": ["evals", "sample", "{f}"],
     "evals neutrality": ["evals", "neutrality", "--input", "{f}"],
     "training check-data": ["training", "check-data", "{f}"],
+    "inference merge": ["inference", "merge", "--input", "{f}", "--parts", "{out}",
+                        "--output-dir", "{out}-merged"],
     "inference generate": ["inference", "generate", "--model", "assets/models/demo-base",
                            "--input", "{f}", "--output-dir", "{out}"],
 }  # fmt: skip
