@@ -21,9 +21,11 @@ from mcq.loaders import DataError
 __all__ = [
     "DEFAULT_MAX_INPUT_MB",
     "add_input_limit_argument",
+    "asset_file",
     "check_output_folder",
     "read_bytes",
     "read_text",
+    "read_yaml",
     "refuse_overwrite",
     "set_input_limit",
     "spreadsheet_safe",
@@ -125,6 +127,53 @@ def read_text(
         raise DataError(
             f"{path}: not UTF-8 text (bad byte at offset {err.start}); save it as UTF-8"
         ) from None
+
+
+def asset_file(name_or_path: str, folder: Path, kind: str) -> tuple[str, float]:
+    """Resolve a shipped asset's name (``folder/NAME.yaml``) or a YAML path given by the user.
+
+    Returns the absolute path as text and its modification time: the key of an ``lru_cache``
+    loader, so that a file edited on disk is read again.
+
+    Raises:
+        DataError: an unknown name (the known ones are listed), a missing path, not a file.
+
+    Example:
+        >>> from mcq.prompt import PROMPT_DIR
+        >>> asset_file("no-such", PROMPT_DIR, "prompt")
+        Traceback (most recent call last):
+        ...
+        mcq.loaders.DataError: unknown prompt 'no-such'; use one of default, fewshot or a path to a YAML file
+    """
+    text = name_or_path
+    path = Path(text).expanduser()
+    if not (text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text):
+        path = folder / f"{text}.yaml"
+        if not path.is_file():
+            names = ", ".join(p.stem for p in sorted(folder.glob("*.yaml")))
+            raise DataError(f"unknown {kind} {text!r}; use one of {names} or a path to a YAML file")
+    path = path.resolve()
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        raise DataError(f"{kind} {text}: file not found") from None
+    if not path.is_file():
+        raise DataError(f"{kind} {text}: not a file")
+    return str(path), mtime
+
+
+def read_yaml(path: Path, kind: str) -> Any:
+    """Parse a YAML asset; :class:`DataError` names the file (and line) when it cannot."""
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{kind} {path}: cannot read ({err})") from None
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" line {where.line + 1}" if where is not None else ""
+        raise DataError(f"{kind} {path}:{line} invalid YAML") from None
 
 
 def check_output_folder(path: str | os.PathLike[str], flag: str = "--output-dir") -> Path:

@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from mcq.files import asset_file, read_yaml
 from mcq.loaders import DataError
 from mcq.records import LETTERS, Question
 
@@ -117,34 +118,13 @@ def load_prompt(name_or_path: str | os.PathLike[str] | Prompt | None = None) -> 
     if isinstance(name_or_path, Prompt):
         return name_or_path
     text = "default" if name_or_path is None else os.fspath(name_or_path)
-    path = Path(text).expanduser()
-    if not (text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text):
-        path = PROMPT_DIR / f"{text}.yaml"
-        if not path.is_file():
-            names = ", ".join(p.stem for p in sorted(PROMPT_DIR.glob("*.yaml")))
-            raise DataError(f"unknown prompt {text!r}; use one of {names} or a path to a YAML file")
-    try:
-        mtime = path.resolve().stat().st_mtime
-    except OSError:
-        raise DataError(f"prompt {text}: file not found") from None
-    if not path.is_file():
-        raise DataError(f"prompt {text}: not a file")
-    return _load_file(str(path.resolve()), mtime)
+    return _load_file(*asset_file(text, PROMPT_DIR, "prompt"))
 
 
 @lru_cache(maxsize=32)
 def _load_file(path_text: str, mtime: float) -> Prompt:
-    import yaml
-
     path = Path(path_text)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"prompt {path}: cannot read ({err})") from None
-    except yaml.YAMLError as err:
-        where = getattr(err, "problem_mark", None)
-        line = f" line {where.line + 1}" if where is not None else ""
-        raise DataError(f"prompt {path}:{line} invalid YAML") from None
+    data = read_yaml(path, "prompt")
     if not isinstance(data, dict):
         raise DataError(f"prompt {path}: expected a mapping with 'answer_format'")
     unknown = sorted(set(data) - {"description", "system", "answer_format", "example"})

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import mcq
+from mcq.files import asset_file, read_yaml
 from rewards.registry import Component, resolve_component
 
 __all__ = ["PRESET_DIR", "Preset", "list_presets", "load_preset"]
@@ -77,37 +78,13 @@ def load_preset(name_or_path: str | os.PathLike[str] | Preset = "default") -> Pr
     """
     if isinstance(name_or_path, Preset):
         return name_or_path
-    text = os.fspath(name_or_path)
-    path = Path(text)
-    looks_like_path = text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text
-    if not looks_like_path:
-        path = PRESET_DIR / f"{text}.yaml"
-        if not path.is_file():
-            names = ", ".join(p.stem for p in sorted(PRESET_DIR.glob("*.yaml")))
-            raise mcq.DataError(
-                f"unknown reward preset {text!r}; use one of {names} or a path to a YAML file"
-            )
-    path = path.resolve()
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        raise mcq.DataError(f"reward preset {text}: file not found") from None
-    return _load_file(str(path), mtime)
+    return _load_file(*asset_file(os.fspath(name_or_path), PRESET_DIR, "reward preset"))
 
 
 @lru_cache(maxsize=32)
 def _load_file(path_text: str, mtime: float) -> Preset:
-    import yaml
-
     path = Path(path_text)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise mcq.DataError(f"reward preset {path}: cannot read ({err})") from None
-    except yaml.YAMLError as err:
-        where = getattr(err, "problem_mark", None)
-        line = f" line {where.line + 1}" if where is not None else ""
-        raise mcq.DataError(f"reward preset {path}:{line} invalid YAML") from None
+    data = read_yaml(path, "reward preset")
     if not isinstance(data, dict):
         raise mcq.DataError(f"reward preset {path}: expected a mapping with 'components'")
     unknown = sorted(set(data) - {"name", "description", "components", "settings"})
