@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -819,17 +819,28 @@ def _check_manifest(path: Path, settings: Settings, *, required: bool = False) -
         previous = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
         raise UsageError(f"{path}: unreadable ({err}); use another --output-dir") from err
-    current = settings.manifest()
-    changed = [k for k in current if previous.get(k) != current[k]]
-    if changed:
-        detail = ", ".join(
-            f"{k} {_short_value(previous.get(k))} -> {_short_value(current[k])}"
-            for k in changed[:3]
-        )
+    detail = describe_changes(previous, settings.manifest())
+    if detail:
         raise UsageError(
             f"{path.parent} holds results of a different run ({detail}): "
             "rerun with the same settings to resume, or use another --output-dir"
         )
+
+
+def describe_changes(
+    old: Mapping[str, Any], new: Mapping[str, Any], keys: Iterable[str] | None = None
+) -> str:
+    """``"key old -> new"`` for up to three of ``keys`` (default: ``new``'s) whose values differ.
+
+    Empty when none differs. Example:
+        >>> describe_changes({"seed": 7, "model": "m"}, {"seed": 8, "model": "m"})
+        'seed 7 -> 8'
+    """
+    keys = list(new if keys is None else keys)
+    changed = [k for k in keys if old.get(k) != new.get(k)]
+    return ", ".join(
+        f"{k} {_short_value(old.get(k))} -> {_short_value(new.get(k))}" for k in changed[:3]
+    )
 
 
 def _short_value(value: Any) -> str:

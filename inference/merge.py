@@ -34,8 +34,8 @@ from inference.generate import (
     SUBMISSION,
     UsageError,
     _csv_text,
-    _short_value,
     _write_atomic,
+    describe_changes,
     fingerprint,
     part_range,
     read_detailed_results,
@@ -185,12 +185,8 @@ def _check_same_run(parts: list[_Part], input_fingerprint: str, input_path: str)
         ignored = {"part", MERGED_PARTS}
         keys = [k for k in first.manifest if k not in ignored]
         keys += [k for k in part.manifest if k not in ignored and k not in first.manifest]
-        changed = [k for k in keys if first.manifest.get(k) != part.manifest.get(k)]
-        if changed:
-            detail = ", ".join(
-                f"{k} {_short_value(first.manifest.get(k))} -> {_short_value(part.manifest.get(k))}"
-                for k in changed[:3]
-            )
+        detail = describe_changes(first.manifest, part.manifest, keys)
+        if detail:
             raise UsageError(
                 f"--parts {part.folder} was made with other settings than {first.folder} "
                 f"({detail}); merge only parts of one generate command"
