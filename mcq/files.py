@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "set_input_limit",
     "spreadsheet_safe",
     "terminal_safe",
+    "write_atomic",
 ]
 
 #: Largest input file read by default (MiB); ``--max-input-mb`` raises it.
@@ -270,3 +272,31 @@ def _too_big(path: Path, size: int, max_mb: float) -> str:
         f"{path}: {size:,} bytes or more, over the {max_mb:g} MiB input limit; "
         "raise it with --max-input-mb"
     )
+
+
+def write_atomic(path: str | os.PathLike[str], data: str | bytes, mode: int = 0o644) -> Path:
+    """Write a file through a temporary sibling and ``os.replace``: never half-written.
+
+    A crash or Ctrl-C leaves either the old file or the new one, never a mix; the temporary
+    file is removed on failure. Returns the path written.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> write_atomic(folder / "sub" / "a.txt", "答案：A").read_text(encoding="utf-8")
+        '答案：A'
+        >>> sorted(p.name for p in (folder / "sub").iterdir())
+        ['a.txt']
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, mode)  # mkstemp creates 0600; results are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

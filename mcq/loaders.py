@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
+from mcq.errors import UsageError
 from mcq.records import LETTERS, Question
 
 __all__ = [
@@ -60,7 +61,7 @@ _TO_ASCII = str.maketrans("ＡＢＣＤａｂｃｄ", "ABCDABCD")
 _SHOWN_PROBLEMS = 5
 
 
-class DataError(ValueError):
+class DataError(UsageError):
     """A problem with an input file that the user can fix.
 
     ``str(err)`` is one line for the user; ``err.problems`` lists ``(line, reason)`` pairs

@@ -1,0 +1,20 @@
+"""The one error type for mistakes a user can fix (exit code 2 in every command).
+
+Every package raises :class:`UsageError` (or a subclass such as ``mcq.DataError`` for a bad
+input file) with a one-line message; :func:`mcq.cli.run_command` prints it and returns 2.
+
+Example:
+    >>> str(UsageError("--input   data.tsv:\\n  not found"))
+    '--input data.tsv: not found'
+"""
+
+from __future__ import annotations
+
+__all__ = ["UsageError"]
+
+
+class UsageError(ValueError):
+    """A mistake in the arguments or inputs; ``str(err)`` is one line for the user."""
+
+    def __init__(self, message: object = "", *args: object):
+        super().__init__(" ".join(str(message).split()), *args)
