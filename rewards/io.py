@@ -28,7 +28,7 @@ import mcq
 from mcq.files import read_text, spreadsheet_safe
 from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
-from rewards.scoring import score
+from rewards.scoring import score_batch
 
 __all__ = ["load_completions", "score_rows", "training_completion", "write_csv"]
 
@@ -263,21 +263,20 @@ def score_rows(
     """
     chosen = load_preset(preset)
     rows = list(rows)
-    iterator: Iterable[dict[str, Any]] = rows
+    samples = [_sample(row) for row in rows]
+    # Components see chunks of rows at once, so a model-backed one scores in batches.
+    starts: Iterable[int] = range(0, len(rows), _SCORE_CHUNK)
     if progress and len(rows) >= 2000:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(rows, desc="scoring", unit="completion")
+        starts = tqdm(starts, desc="scoring", unit="chunk")
+    breakdowns = []
+    for start in starts:
+        end = start + _SCORE_CHUNK
+        texts = [row.get("completion") for row in rows[start:end]]
+        breakdowns += score_batch(texts, samples[start:end], chosen)
     out: list[dict[str, Any]] = []
-    for number, row in enumerate(iterator, 1):
-        options = row.get("options")
-        sample = Sample(
-            id=row.get("id"),
-            question=row.get("question"),
-            options=dict(options) if isinstance(options, dict) else None,
-            correct_answer=row.get("correct_answer"),
-        )
-        breakdown = score(row.get("completion"), sample, chosen)
+    for number, (row, breakdown) in enumerate(zip(rows, breakdowns, strict=True), 1):
         scored: dict[str, Any] = {
             "id": str(row["id"]) if _present(row.get("id")) else str(number),
             "answer": breakdown.answer,
@@ -286,6 +285,19 @@ def score_rows(
         scored["total"] = breakdown.total
         out.append(scored)
     return out
+
+
+_SCORE_CHUNK = 512
+
+
+def _sample(row: dict[str, Any]) -> Sample:
+    options = row.get("options")
+    return Sample(
+        id=row.get("id"),
+        question=row.get("question"),
+        options=dict(options) if isinstance(options, dict) else None,
+        correct_answer=row.get("correct_answer"),
+    )
 
 
 def write_csv(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:

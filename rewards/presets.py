@@ -10,6 +10,12 @@ A preset file looks like::
     settings:              # optional keyword arguments per component
       neutrality:
         lexicon: ../lexicon   # paths are relative to this YAML file
+      rm:                     # not a built-in: a factory key says what it is
+        reward_model: ../../runs/rm-demo   # a folder (beside this file, else cwd) or hub id
+
+A component listed under ``components`` that is not registered may be built by a factory
+(see :mod:`rewards.registry`) when its settings hold a factory key: ``reward_model``
+(:mod:`rewards.learned`) or ``judge``.
 
 The shipped presets live in ``assets/rewards/``; any other YAML file can be named by path.
 """
@@ -24,13 +30,15 @@ from typing import Any
 
 import mcq
 from mcq.files import asset_file, read_yaml
-from rewards.registry import Component, resolve_component
+from rewards.registry import Component, factory_key, resolve_component
 
 __all__ = ["PRESET_DIR", "Preset", "list_presets", "load_preset"]
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "assets" / "rewards"
 # Settings whose values are file paths, resolved against the preset file's folder.
 _PATH_SETTINGS = {("neutrality", "lexicon")}
+# Settings of factory-built components that may name a local folder (else a hub id).
+_FACTORY_PATHS = {"reward_model"}
 
 
 @dataclass(frozen=True)
@@ -54,9 +62,7 @@ class Preset:
     @property
     def components(self) -> dict[str, Component]:
         """The registry entries of the preset's components, in weight order."""
-        from rewards.registry import COMPONENTS
-
-        return {name: COMPONENTS[name] for name in self.weights}
+        return {name: resolve_component(name, self.settings.get(name)) for name in self.weights}
 
 
 def list_presets() -> list[Preset]:
@@ -91,6 +97,14 @@ def _load_file(path_text: str, mtime: float) -> Preset:
     if unknown:
         raise mcq.DataError(f"reward preset {path}: unknown keys {unknown}")
 
+    raw_settings = data.get("settings") or {}
+    if not isinstance(raw_settings, dict):
+        raise mcq.DataError(f"reward preset {path}: 'settings' must be a mapping")
+    raw_settings = dict(raw_settings)
+    for ref, options in raw_settings.items():
+        if not isinstance(options, dict):
+            raise mcq.DataError(f"reward preset {path}: settings of {ref!r} must be a mapping")
+
     raw_weights = data.get("components")
     if not isinstance(raw_weights, dict) or not raw_weights:
         raise mcq.DataError(f"reward preset {path}: 'components' must map names to weights")
@@ -101,7 +115,14 @@ def _load_file(path_text: str, mtime: float) -> Preset:
             raise mcq.DataError(
                 f"reward preset {path}: weight of {ref!r} must be a number >= 0, not {weight!r}"
             )
-        name = resolve_component(str(ref)).name
+        own = raw_settings.get(str(ref))
+        if own and factory_key(own) is not None:
+            own = {
+                key: _resolve_model_path(path, value) if key in _FACTORY_PATHS else value
+                for key, value in own.items()
+            }
+            raw_settings[str(ref)] = own
+        name = resolve_component(str(ref), own).name
         if name in weights:
             raise mcq.DataError(f"reward preset {path}: component {name!r} listed twice")
         weights[name] = float(weight)
@@ -109,9 +130,6 @@ def _load_file(path_text: str, mtime: float) -> Preset:
     if not any(weights.values()):
         raise mcq.DataError(f"reward preset {path}: every weight is 0")
 
-    raw_settings = data.get("settings") or {}
-    if not isinstance(raw_settings, dict):
-        raise mcq.DataError(f"reward preset {path}: 'settings' must be a mapping")
     settings: dict[str, dict[str, Any]] = {}
     for ref, options in raw_settings.items():
         name = refs.get(str(ref), str(ref))
@@ -119,8 +137,6 @@ def _load_file(path_text: str, mtime: float) -> Preset:
             raise mcq.DataError(
                 f"reward preset {path}: settings for {ref!r}, which is not among its components"
             )
-        if not isinstance(options, dict):
-            raise mcq.DataError(f"reward preset {path}: settings of {ref!r} must be a mapping")
         settings[name] = {
             key: _resolve_path(path, value) if (name, key) in _PATH_SETTINGS else value
             for key, value in options.items()
@@ -133,6 +149,16 @@ def _load_file(path_text: str, mtime: float) -> Preset:
         settings=settings,
         path=str(path),
     )
+
+
+def _resolve_model_path(preset_path: Path, value: Any) -> Any:
+    """A model folder relative to the preset file when one is there; else kept (a hub id, or
+    a path relative to the working directory)."""
+    if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+        beside = preset_path.parent / value
+        if beside.exists():
+            return str(beside.resolve())
+    return value
 
 
 def _resolve_path(preset_path: Path, value: Any) -> Any:

@@ -4,19 +4,51 @@ A component is a pure function ``(completion: str, sample: Sample) -> float | No
 score in [0, 1], or ``None`` when it does not apply (correctness without a gold answer).
 Built-ins register themselves with :func:`component` when :mod:`rewards` is imported; a
 user's own component is named in a preset by its dotted path ``package.module:function``.
+
+A component may also carry a *batch* function ``(completions, samples, **settings) ->
+list[float | None]`` (one value per completion). :meth:`Component.run_batch` uses it when
+present, and :func:`rewards.scoring.score_batch` and the TRL adapter call it with whole
+batches; a model-backed component (a learned reward model, an LLM judge) needs that to be fast.
+
+Components built from settings (factories). A preset may list a name that is not registered
+when its settings say what it is, by one *factory key*::
+
+    components: {rm: 0.5, correctness: 0.5}
+    settings:
+      rm: {reward_model: runs/rm-demo, batch_size: 64}     # rewards.learned
+      judge_neutral: {judge: {base_url: ..., model: ...}}  # rewards.judge
+
+A factory is registered for its key with :func:`component_factory`; it takes ``(name,
+settings)`` and returns a :class:`Component` (the settings are passed again on every call).
+:func:`resolve_component` builds (and caches) the component when the settings hold a factory
+key. The built-in factories live in modules imported on first use (``_FACTORY_MODULES``), so
+``import rewards`` stays light: torch loads only when a preset names a reward model.
+Factory-built components are not added to :data:`COMPONENTS` (two presets may use one name
+with different models).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import mcq
 
-__all__ = ["COMPONENTS", "Component", "Sample", "component", "resolve_component"]
+__all__ = [
+    "COMPONENTS",
+    "FACTORIES",
+    "Component",
+    "Sample",
+    "build_component",
+    "component",
+    "component_factory",
+    "factory_key",
+    "resolve_component",
+]
 
 
 @dataclass
@@ -55,6 +87,7 @@ class Sample:
 
 ComponentFunc = Callable[..., float | None]
 ExplainFunc = Callable[..., tuple[float | None, dict[str, Any]]]
+BatchFunc = Callable[..., list[float | None]]
 
 
 @dataclass(frozen=True)
@@ -67,7 +100,10 @@ class Component:
         func: ``(completion, sample, **settings) -> float | None``.
         explain: Optional ``(completion, sample, **settings) -> (score, details)``; ``score``
             uses it to show why a completion scored what it did.
-        source: ``"builtin"`` or the dotted path the component was loaded from.
+        source: ``"builtin"``, the dotted path the component was loaded from, or
+            ``"factory:<key>"`` for one built from settings.
+        batch: Optional ``(completions, samples, **settings) -> list[float | None]``, one
+            value per completion; :meth:`run_batch` prefers it to calling ``func`` per item.
     """
 
     name: str
@@ -75,6 +111,7 @@ class Component:
     func: ComponentFunc
     explain: ExplainFunc | None = field(default=None, repr=False)
     source: str = "builtin"
+    batch: BatchFunc | None = field(default=None, repr=False)
 
     def run(
         self, completion: str, sample: Sample, settings: Mapping[str, Any] | None = None
@@ -85,14 +122,42 @@ class Component:
             value, details = self.explain(completion, sample, **settings)
         else:
             value, details = self.func(completion, sample, **settings), {}
+        return self._checked(value), details
+
+    def run_batch(
+        self,
+        completions: Sequence[str],
+        samples: Sequence[Sample],
+        settings: Mapping[str, Any] | None = None,
+    ) -> list[tuple[float | None, dict[str, Any]]]:
+        """Score many completions: one ``(score, details)`` each, through ``batch`` when set.
+
+        Example:
+            >>> comp = Component("long", "1.0 when long.", lambda c, s: 0.0,
+            ...                  batch=lambda cs, ss: [float(len(c) > 3) for c in cs])
+            >>> comp.run_batch(["答案：A。理由", "A"], [Sample(), Sample()])
+            [(1.0, {}), (0.0, {})]
+        """
+        settings = settings or {}
+        if self.batch is None:
+            return [self.run(c, s, settings) for c, s in zip(completions, samples, strict=True)]
+        values = list(self.batch(list(completions), list(samples), **settings))
+        if len(values) != len(completions):
+            raise ValueError(
+                f"reward component {self.name!r} ({self.source}) returned {len(values)} scores "
+                f"for {len(completions)} completions"
+            )
+        return [(self._checked(value), {}) for value in values]
+
+    def _checked(self, value: Any) -> float | None:
         if value is None:
-            return None, details
+            return None
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
             raise ValueError(
                 f"reward component {self.name!r} ({self.source}) returned {value!r}; "
                 "a component must return a number in [0, 1] or None"
             )
-        return float(value), details
+        return float(value)
 
 
 #: Every registered component by name (built-ins, plus plugins once loaded).
@@ -136,8 +201,9 @@ def component(
     return register
 
 
-def resolve_component(ref: str) -> Component:
-    """Return the component a preset names: a registered name or ``package.module:function``.
+def resolve_component(ref: str, settings: Mapping[str, Any] | None = None) -> Component:
+    """Return the component a preset names: a registered name or ``package.module:function``,
+    or a component built by a factory when ``settings`` hold a factory key.
 
     A dotted path imports the module; if that registered a component for the function (it
     used :func:`component`), that one is returned, else the plain function is wrapped and
@@ -145,7 +211,13 @@ def resolve_component(ref: str) -> Component:
 
     Raises:
         mcq.DataError: unknown name, or a dotted path that cannot be imported.
+
+    Example:
+        >>> resolve_component("format").name
+        'format'
     """
+    if settings and factory_key(settings) is not None:
+        return build_component(ref, settings)
     if ref in COMPONENTS:
         return COMPONENTS[ref]
     if ":" not in ref:
@@ -180,3 +252,90 @@ def resolve_component(ref: str) -> Component:
 
 def _qualname(func: Callable[..., Any]) -> str:
     return f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', repr(func))}"
+
+
+# ------------------------------------------------------------------------------ factories
+ComponentFactory = Callable[[str, Mapping[str, Any]], Component]
+
+#: Settings key -> factory that builds a component from ``(name, settings)``.
+FACTORIES: dict[str, ComponentFactory] = {}
+
+#: Built-in factories by settings key, in modules imported only when a preset uses the key.
+_FACTORY_MODULES = {"reward_model": "rewards.learned", "judge": "rewards.judge"}
+
+_BUILT: dict[tuple[str, str], Component] = {}  # (name, settings as JSON) -> component
+
+
+def component_factory(key: str) -> Callable[[ComponentFactory], ComponentFactory]:
+    """Register a factory for the settings key ``key``; the decorated function is returned.
+
+    The factory takes ``(name, settings)`` (the component's name in the preset and its whole
+    settings mapping) and returns a :class:`Component`; it should check the settings and raise
+    :class:`mcq.errors.UsageError` with one line for a bad one. Keep it cheap: load models on
+    first use, not here.
+
+    Example:
+        >>> @component_factory("constant")
+        ... def constant_factory(name, settings):
+        ...     value = float(settings["constant"])
+        ...     return Component(name, f"always {value}", lambda c, s, **kw: value,
+        ...                      source="factory:constant")
+        >>> resolve_component("always_half", {"constant": 0.5}).run("答案：A", Sample())
+        (0.5, {})
+        >>> _ = FACTORIES.pop("constant")
+    """
+
+    def register(factory: ComponentFactory) -> ComponentFactory:
+        existing = FACTORIES.get(key)
+        if existing is not None and _qualname(existing) != _qualname(factory):
+            raise ValueError(f"a component factory for {key!r} is already registered")
+        FACTORIES[key] = factory
+        return factory
+
+    return register
+
+
+def factory_key(settings: Mapping[str, Any]) -> str | None:
+    """The settings key that names a factory (``reward_model``, ``judge``, ...), or ``None``.
+
+    Example:
+        >>> factory_key({"lexicon": "x"}) is None
+        True
+    """
+    if not isinstance(settings, Mapping):
+        return None
+    found = [key for key in settings if key in FACTORIES or key in _FACTORY_MODULES]
+    if len(found) > 1:
+        raise mcq.DataError(f"settings name more than one kind of component: {', '.join(found)}")
+    return found[0] if found else None
+
+
+def build_component(name: str, settings: Mapping[str, Any]) -> Component:
+    """The component the factory for ``settings``' key builds under ``name`` (cached).
+
+    Raises:
+        mcq.DataError: ``name`` is not an identifier or is a built-in's, or no factory.
+    """
+    key = factory_key(settings)
+    if key is None:
+        raise mcq.DataError(f"settings of {name!r} name no kind of component")
+    cache_key = (name, json.dumps(settings, sort_keys=True, default=str))
+    built = _BUILT.get(cache_key)
+    if built is not None:
+        return built
+    if not _NAME_RE.match(name):
+        raise mcq.DataError(f"component name {name!r} must be an identifier (letters, digits, _)")
+    if name in COMPONENTS:
+        raise mcq.DataError(
+            f"{name!r} is already a registered component; give the {key} component another name"
+        )
+    if key not in FACTORIES:
+        try:
+            importlib.import_module(_FACTORY_MODULES[key])
+        except ModuleNotFoundError as err:
+            raise mcq.DataError(
+                f"component {name!r}: {key!r} components are not available ({err})"
+            ) from None
+    built = FACTORIES[key](name, settings)
+    _BUILT[cache_key] = built
+    return built

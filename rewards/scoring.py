@@ -1,8 +1,14 @@
-"""``score``: one completion through a preset's components into a :class:`Breakdown`."""
+"""``score`` / ``score_batch``: completions through a preset's components into :class:`Breakdown` s.
+
+:func:`score_batch` hands each component the whole batch at once (a component with a batch
+function, such as a learned reward model, scores it in model-sized batches); :func:`score` is
+the one-completion case. Use ``score_batch`` wherever many completions are scored.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +16,7 @@ from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.text import as_text, extract
 
-__all__ = ["Breakdown", "score", "weighted_total"]
+__all__ = ["Breakdown", "score", "score_batch", "weighted_total"]
 
 
 @dataclass
@@ -72,21 +78,52 @@ def score(
         >>> b.answer, b.components["correctness"], 0 < b.total <= 1
         ('B', 1.0, True)
     """
+    return score_batch([completion], [sample], preset)[0]
+
+
+def score_batch(
+    completions: Sequence[object],
+    samples: Sequence[Sample | None] | None = None,
+    preset: str | os.PathLike[str] | Preset = "default",
+) -> list[Breakdown]:
+    """Score many completions with every component of a preset, each component in one batch.
+
+    Args:
+        completions: The answer texts (``None``, ``NaN`` and bytes accepted, as in :func:`score`).
+        samples: One :class:`Sample` (or ``None``) per completion; ``None`` for no samples.
+        preset: A preset name, a YAML path, or a loaded :class:`Preset`.
+
+    Returns:
+        One :class:`Breakdown` per completion, in order.
+
+    Example:
+        >>> found = score_batch(["答案：A", "答案：C"], [Sample(correct_answer="A")] * 2, "default")
+        >>> [b.components["correctness"] for b in found]
+        [1.0, 0.0]
+    """
     chosen = load_preset(preset)
-    text = as_text(completion)
-    sample = sample if sample is not None else Sample()
-    components: dict[str, float | None] = {}
-    details: dict[str, Any] = {}
-    for name, comp in chosen.components.items():
-        value, found = comp.run(text, sample, chosen.settings.get(name))
-        components[name] = value
-        if found:
-            details[name] = found
-    letter, rule = extract(text)
-    return Breakdown(
-        total=weighted_total(components, chosen.weights),
-        components=components,
-        details=details,
-        answer=letter,
-        answer_rule=rule,
-    )
+    texts = [as_text(c) for c in completions]
+    if samples is None:
+        samples = [None] * len(texts)
+    if len(samples) != len(texts):
+        raise ValueError(f"{len(texts)} completions but {len(samples)} samples")
+    filled = [s if s is not None else Sample() for s in samples]
+    per_component = {
+        name: comp.run_batch(texts, filled, chosen.settings.get(name))
+        for name, comp in chosen.components.items()
+    }
+    out = []
+    for i, text in enumerate(texts):
+        components = {name: results[i][0] for name, results in per_component.items()}
+        details = {name: results[i][1] for name, results in per_component.items() if results[i][1]}
+        letter, rule = extract(text)
+        out.append(
+            Breakdown(
+                total=weighted_total(components, chosen.weights),
+                components=components,
+                details=details,
+                answer=letter,
+                answer_rule=rule,
+            )
+        )
+    return out

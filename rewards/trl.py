@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewards.presets import Preset, load_preset
-from rewards.registry import COMPONENTS, Sample, resolve_component
+from rewards.registry import Component, Sample, resolve_component
 from rewards.text import as_text
 
 __all__ = ["RewardFunction", "completion_text", "reward_funcs", "reward_weights"]
@@ -80,10 +80,22 @@ class RewardFunction:
     def __init__(self, ref: str, settings: dict[str, Any] | None = None):
         self.ref = ref
         self.settings = dict(settings or {})
-        self.__name__ = resolve_component(ref).name
+        self._component: Component | None = resolve_component(ref, self.settings)
+        self.__name__ = self._component.name
 
     def __repr__(self) -> str:
         return f"RewardFunction({self.ref!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A plugin or factory-built component is found again from (ref, settings) after pickling.
+        return {**self.__dict__, "_component": None}
+
+    @property
+    def component(self) -> Component:
+        """The registry component this function scores with."""
+        if self._component is None:
+            self._component = resolve_component(self.ref, self.settings)
+        return self._component
 
     def __call__(
         self,
@@ -91,14 +103,12 @@ class RewardFunction:
         completions: Sequence[Any] | None = None,
         **kwargs: Any,
     ) -> list[float | None]:
-        """Score a batch; ``None`` where the component does not apply."""
-        comp = COMPONENTS.get(self.__name__) or resolve_component(self.ref)
+        """Score a batch (in one call where the component has a batch function); ``None``
+        where the component does not apply."""
         completions = list(completions or [])
         samples = _samples(len(completions), kwargs)
-        return [
-            comp.run(completion_text(c), s, self.settings)[0]
-            for c, s in zip(completions, samples, strict=True)
-        ]
+        texts = [completion_text(c) for c in completions]
+        return [value for value, _ in self.component.run_batch(texts, samples, self.settings)]
 
 
 def _samples(n: int, columns: dict[str, Any]) -> list[Sample]:
