@@ -6,9 +6,10 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from evals.data import EvalInputError, ScoredRow, ScoredRun
+from evals.data import ScoredRow, ScoredRun
 from evals.metrics import fmt
 from evals.score_report import details_text
+from mcq.errors import UsageError
 
 __all__ = [
     "CONTEXT_CHARS",
@@ -26,7 +27,7 @@ CONTEXT_CHARS = 15
 def pick_sample(run: ScoredRun, n: int, seed: int | None) -> list[ScoredRow]:
     """``n`` rows drawn without replacement (all rows when there are fewer), in file order."""
     if n < 1:
-        raise EvalInputError(f"-n must be at least 1, not {n}")
+        raise UsageError(f"-n must be at least 1, not {n}")
     k = min(n, len(run.rows))
     chosen = sorted(random.Random(seed).sample(range(len(run.rows)), k))
     return [run.rows[i] for i in chosen]
@@ -74,10 +75,10 @@ def neutrality_terms(run: ScoredRun, *, examples: int = 3) -> list[TermUse]:
     """Aggregate ``details["neutrality"]["terms"]`` over every row, most frequent first.
 
     Raises:
-        EvalInputError: when the preset did not score neutrality, so no details exist.
+        UsageError: when the preset did not score neutrality, so no details exist.
     """
     if not any(isinstance(row.details.get("neutrality"), dict) for row in run.rows):
-        raise EvalInputError(
+        raise UsageError(
             f"preset {run.preset!r} reports no neutrality details; use a preset with the "
             "neutrality component (e.g. --preset default)"
         )

@@ -1,7 +1,7 @@
 """Load completions and gold answers, and score them with the reward registry.
 
 Everything a user can get wrong (empty file, missing column, unreadable gold, ids that do not
-line up) raises :class:`EvalInputError` with one line to show; the CLI turns it into exit 2.
+line up) raises :class:`mcq.errors.UsageError` with one line to show; the CLI turns it into exit 2.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mcq import LETTERS, DataError, Question, canonical_column, load_test
+from mcq.errors import UsageError
 from mcq.files import read_text
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "check_same_ids",
     "default_label",
     "load_gold",
+    "load_preset",
     "load_questions",
     "read_completions",
     "score_file",
@@ -34,11 +36,8 @@ __all__ = [
 _TO_ASCII = str.maketrans("ＡＢＣＤａｂｃｄ", "ABCDABCD")
 
 
-class EvalInputError(ValueError):
-    """An input problem the user can fix; ``str(err)`` is one line."""
-
-    def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))
+#: The old name of :class:`mcq.errors.UsageError` (the same class), kept for one release.
+EvalInputError = UsageError
 
 
 @dataclass(frozen=True)
@@ -122,12 +121,12 @@ def load_gold(path: str | os.PathLike[str]) -> dict[str, Reference]:
         try:
             questions = load_test(path)
         except DataError as err:
-            raise EvalInputError(str(err)) from None
+            raise UsageError(str(err)) from None
         missing = [q.id for q in questions if q.correct_answer is None]
         if not questions:
-            raise EvalInputError(f"{path}: gold file has a header but no rows")
+            raise UsageError(f"{path}: gold file has a header but no rows")
         if missing:
-            raise EvalInputError(
+            raise UsageError(
                 f"{path}: {len(missing)} question(s) have no correct_answer (first: {missing[0]})"
             )
         return {
@@ -141,9 +140,9 @@ def load_questions(path: str | os.PathLike[str]) -> dict[str, Question]:
     try:
         questions = load_test(path)
     except DataError as err:
-        raise EvalInputError(str(err)) from None
+        raise UsageError(str(err)) from None
     if not questions:
-        raise EvalInputError(f"{path}: no questions found")
+        raise UsageError(f"{path}: no questions found")
     return {q.id: q for q in questions}
 
 
@@ -167,16 +166,16 @@ def read_completions(path: str | os.PathLike[str]) -> Completions:
     try:
         rows = load_completions(path)
     except DataError as err:
-        raise EvalInputError(str(err)) from None
+        raise UsageError(str(err)) from None
     if not rows:
-        raise EvalInputError(f"{path}: no completions found (empty file?)")
+        raise UsageError(f"{path}: no completions found (empty file?)")
     ids = [
         str(row.get("id") if row.get("id") not in (None, "") else i + 1)
         for i, row in enumerate(rows)
     ]
     duplicates = [k for k, n in Counter(ids).items() if n > 1]
     if duplicates:
-        raise EvalInputError(
+        raise UsageError(
             f"{path}: {len(duplicates)} duplicate id(s) (first: {duplicates[0]!r}); ids must be unique"
         )
     return Completions(path, ids, list(rows))
@@ -207,11 +206,11 @@ def score_file(
     if gold is not None:
         uncovered = [i for i in data.ids if i not in gold]
         if uncovered:
-            raise EvalInputError(
+            raise UsageError(
                 f"{gold_source or 'gold'}: no answer for {len(uncovered)} of {len(data.ids)} "
                 f"completion ids in {data.path} (first: {uncovered[0]!r})"
             )
-    chosen = _load_preset(preset)
+    chosen = load_preset(preset)
     names = list(chosen.weights)
 
     rows: list[ScoredRow] = []
@@ -282,33 +281,34 @@ def check_same_ids(a: Completions | ScoredRun, b: Completions | ScoredRun) -> No
         return
     only_a, only_b = sorted(ids_a - ids_b), sorted(ids_b - ids_a)
     example = (only_a or only_b)[0]
-    raise EvalInputError(
+    raise UsageError(
         f"ids differ: {len(only_a) + len(only_b)} id(s) are in only one file "
         f"({len(only_a)} only in {a.path}, {len(only_b)} only in {b.path}; e.g. {example!r}); "
         "compare needs results for the same questions"
     )
 
 
-def _load_preset(preset: str):
+def load_preset(preset: str):
+    """The reward preset ``preset`` (a name or a YAML path); :class:`UsageError` when it is bad."""
     import rewards
 
     try:
         return rewards.load_preset(preset)
     except DataError as err:
-        raise EvalInputError(str(err)) from None
+        raise UsageError(str(err)) from None
     except (KeyError, FileNotFoundError, ValueError) as err:
-        raise EvalInputError(f"unknown reward preset {preset!r} ({_one_line(err)})") from None
+        raise UsageError(f"unknown reward preset {preset!r} ({_one_line(err)})") from None
 
 
 def _read_answer_table(path: Path, text: str, delimiter: str) -> dict[str, Reference]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
-        raise EvalInputError(f"{path}: empty gold file, expected a header 'id,correct_answer'")
+        raise UsageError(f"{path}: empty gold file, expected a header 'id,correct_answer'")
     columns = {_canonical(cell): i for i, cell in enumerate(header)}
     if "id" not in columns or "correct_answer" not in columns:
         found = ", ".join(cell.strip() for cell in header)
-        raise EvalInputError(
+        raise UsageError(
             f"{path}: gold file needs columns id and correct_answer (or answer); header has: {found}"
         )
     gold: dict[str, Reference] = {}
@@ -332,9 +332,9 @@ def _read_answer_table(path: Path, text: str, delimiter: str) -> dict[str, Refer
         shown = "; ".join(problems[:3]) + (
             f"; ... and {len(problems) - 3} more" if len(problems) > 3 else ""
         )
-        raise EvalInputError(f"{path}: {len(problems)} bad gold row(s) ({shown})")
+        raise UsageError(f"{path}: {len(problems)} bad gold row(s) ({shown})")
     if not gold:
-        raise EvalInputError(f"{path}: gold file has a header but no rows")
+        raise UsageError(f"{path}: gold file has a header but no rows")
     return gold
 
 
@@ -342,9 +342,9 @@ def _read_text(path: Path) -> str:
     try:
         text = read_text(path, what="CSV or TSV file")
     except DataError as err:
-        raise EvalInputError(str(err)) from None
+        raise UsageError(str(err)) from None
     if not text.strip():
-        raise EvalInputError(f"{path}: empty file")
+        raise UsageError(f"{path}: empty file")
     return text
 
 

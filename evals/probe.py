@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 from mcq import LETTERS, extract_answer, load_train
+from mcq.errors import UsageError
+from mcq.paths import SAMPLE_GOLD, SAMPLE_TEST, SAMPLE_TRAIN
 
 __all__ = [
     "DEFAULT_GOLD",
@@ -40,11 +41,10 @@ __all__ = [
     "several_letters",
 ]
 
-_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_QUESTIONS = _ROOT / "assets" / "data" / "sample_test.tsv"
-DEFAULT_GOLD = _ROOT / "assets" / "data" / "sample_test_gold.csv"
+DEFAULT_QUESTIONS = SAMPLE_TEST
+DEFAULT_GOLD = SAMPLE_GOLD
 #: On-subject sentences (sample reasoning that names no answer) pad the over-long probe.
-_PADDING_SOURCE = _ROOT / "assets" / "data" / "sample_train.tsv"
+_PADDING_SOURCE = SAMPLE_TRAIN
 #: Content characters the over-long probe adds: past the reasoning component's 2,000 limit.
 PADDING_CHARS = 2200
 
@@ -206,10 +206,10 @@ def load_samples(
 
     The gold letter comes from ``gold`` (``id,correct_answer`` or a test file with answers),
     else from the test file's own ``correct_answer`` column. Raises
-    :class:`evals.data.EvalInputError` when no question has one.
+    :class:`mcq.errors.UsageError` when no question has one.
     """
     import rewards
-    from evals.data import EvalInputError, load_gold, load_questions
+    from evals.data import load_gold, load_questions
 
     by_id = load_questions(questions)
     answers = {k: ref.answer for k, ref in load_gold(gold).items()} if gold else {}
@@ -220,7 +220,7 @@ def load_samples(
             samples.append(replace(rewards.Sample.from_question(q), correct_answer=letter))
     if not samples:
         where = f"in {gold}" if gold else "(no correct_answer column; pass --gold)"
-        raise EvalInputError(f"no question of {questions} has a gold answer {where}")
+        raise UsageError(f"no question of {questions} has a gold answer {where}")
     return samples
 
 
