@@ -103,7 +103,8 @@ class Component:
         source: ``"builtin"``, the dotted path the component was loaded from, or
             ``"factory:<key>"`` for one built from settings.
         batch: Optional ``(completions, samples, **settings) -> list[float | None]``, one
-            value per completion; :meth:`run_batch` prefers it to calling ``func`` per item.
+            value per completion (or one ``(score, details)`` pair, as ``explain`` returns);
+            :meth:`run_batch` prefers it to calling ``func`` per item.
     """
 
     name: str
@@ -147,7 +148,9 @@ class Component:
                 f"reward component {self.name!r} ({self.source}) returned {len(values)} scores "
                 f"for {len(completions)} completions"
             )
-        return [(self._checked(value), {}) for value in values]
+        # A batch function may return (score, details) pairs, as an explain function does.
+        pairs = [value if isinstance(value, tuple) else (value, {}) for value in values]
+        return [(self._checked(value), details) for value, details in pairs]
 
     def _checked(self, value: Any) -> float | None:
         if value is None:
