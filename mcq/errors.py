@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["UsageError"]
+__all__ = ["DataError", "UsageError"]
 
 
 class UsageError(ValueError):
@@ -18,3 +18,20 @@ class UsageError(ValueError):
 
     def __init__(self, message: object = "", *args: object):
         super().__init__(" ".join(str(message).split()), *args)
+
+
+class DataError(UsageError):
+    """A problem with an input file that the user can fix.
+
+    ``str(err)`` is one line for the user; ``err.problems`` lists ``(line, reason)`` pairs
+    (line 0 when the problem concerns the whole file).
+
+    Example:
+        >>> err = DataError("t.tsv: 1 invalid row (line 3: empty option_B)", [(3, "empty option_B")])
+        >>> isinstance(err, UsageError), err.problems
+        (True, [(3, 'empty option_B')])
+    """
+
+    def __init__(self, message: str, problems: list[tuple[int, str]] | None = None):
+        super().__init__(message)
+        self.problems: list[tuple[int, str]] = list(problems or [])

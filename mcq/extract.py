@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from mcq.records import TO_ASCII_LETTERS
+
 __all__ = ["RULES", "extract_answer"]
 
 #: Every rule name ``extract_answer`` can return, most trusted first. ``ambiguous`` and
@@ -19,7 +21,6 @@ RULES: tuple[str, ...] = ("marker", "bare", "ambiguous", "none")
 _UPPER = "A-DＡ-Ｄ"
 _ANY_CASE = "A-Da-dＡ-Ｄａ-ｄ"
 _WORD = "A-Za-zＡ-Ｚａ-ｚ0-9０-９_"
-_TO_ASCII = str.maketrans("ＡＢＣＤａｂｃｄ", "ABCDABCD")
 
 # Separators between a marker and its letter: colons, markdown, closing brackets ("【答案】B"),
 # tags ("<answer>B"). Every repeat is bounded so that hostile input stays linear.
@@ -159,7 +160,7 @@ def _marker_answer(text: str, match: re.Match[str]) -> str:
         return _SEVERAL
     if post is not None and _LIST_BEFORE_RE.search(text, max(0, match.start() - 12), match.start()):
         return _SEVERAL
-    return (letter or post or post_en).translate(_TO_ASCII).upper()
+    return (letter or post or post_en).translate(TO_ASCII_LETTERS).upper()
 
 
 def _opens_text(text: str, start: int) -> bool:
@@ -260,7 +261,7 @@ def _extract(text: str) -> tuple[str | None, str]:
             return None, "ambiguous"
         return (answer, "marker") if answer != _SEVERAL else (None, "ambiguous")
 
-    bare = {m["letter"].translate(_TO_ASCII) for m in _BARE_LINE_RE.finditer(text)}
+    bare = {m["letter"].translate(TO_ASCII_LETTERS) for m in _BARE_LINE_RE.finditer(text)}
     if len(bare) == 1:
         return bare.pop(), "bare"
     if bare:  # lines "A", "B", ... name several letters: an echo or a list, not an answer
@@ -270,5 +271,5 @@ def _extract(text: str) -> tuple[str | None, str]:
 
     labels = _LABEL_LINE_RE.findall(text)
     if len(labels) == 1:
-        return (labels[0][0] or labels[0][1]).translate(_TO_ASCII), "bare"
+        return (labels[0][0] or labels[0][1]).translate(TO_ASCII_LETTERS), "bare"
     return None, "none"

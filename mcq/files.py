@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mcq.loaders import DataError
+from mcq.errors import DataError
 
 __all__ = [
     "DEFAULT_MAX_INPUT_MB",
@@ -74,7 +74,7 @@ def read_bytes(
         >>> read_bytes("/dev/null")
         Traceback (most recent call last):
         ...
-        mcq.loaders.DataError: /dev/null: not a regular file (a device or a pipe); expected a file
+        mcq.errors.DataError: /dev/null: not a regular file (a device or a pipe); expected a file
     """
     path = Path(path)
     max_mb = _limit_mb if max_mb is None else max_mb
@@ -145,7 +145,7 @@ def asset_file(name_or_path: str, folder: Path, kind: str) -> tuple[str, float]:
         >>> asset_file("no-such", PROMPT_DIR, "prompt")
         Traceback (most recent call last):
         ...
-        mcq.loaders.DataError: unknown prompt 'no-such'; use one of default, fewshot or a path to a YAML file
+        mcq.errors.DataError: unknown prompt 'no-such'; use one of default, fewshot or a path to a YAML file
     """
     text = name_or_path
     path = Path(text).expanduser()
@@ -187,7 +187,7 @@ def check_output_folder(path: str | os.PathLike[str], flag: str = "--output-dir"
         >>> check_output_folder("/dev/null/run", "--out")
         Traceback (most recent call last):
         ...
-        mcq.loaders.DataError: --out /dev/null/run: /dev/null is not a folder
+        mcq.errors.DataError: --out /dev/null/run: /dev/null is not a folder
     """
     path = Path(path)
     if path.is_symlink() and not path.exists():
@@ -214,7 +214,7 @@ def refuse_overwrite(
         >>> refuse_overwrite("a.csv", ["./a.csv"])
         Traceback (most recent call last):
         ...
-        mcq.loaders.DataError: a.csv: the output would overwrite the input ./a.csv; choose another path
+        mcq.errors.DataError: a.csv: the output would overwrite the input ./a.csv; choose another path
     """
     if output is None:
         return

@@ -6,24 +6,23 @@ Every problem a user can cause is reported with its 1-based file line and a reas
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
-import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from mcq.errors import UsageError
-from mcq.records import LETTERS, Question
+from mcq.errors import DataError
+from mcq.records import LETTERS, Question, normalize_letter
+from mcq.tables import COLUMN_ALIASES, canonical_column, read_table, row_id
 
 __all__ = [
     "COLUMN_ALIASES",
     "DataError",
     "canonical_column",
+    "load_gold",
     "load_test",
     "load_train",
+    "read_gold",
     "validate_file",
 ]
 
@@ -33,61 +32,17 @@ Kind = Literal["train", "test"]
 
 _OPTION_COLUMNS = tuple(f"option_{letter}" for letter in LETTERS)
 
-_HEADER_SEP = re.compile(r"[\s\-]+")
-
-#: Canonical column name -> accepted header spellings. Headers are compared stripped,
-#: lowercased, with runs of spaces or hyphens read as "_" ("Option A" == "option_a").
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "qid", "question_id"),
-    "question": ("question",),
-    **{
-        f"option_{letter}": (f"option_{letter.lower()}", f"option {letter.lower()}", letter.lower())
-        for letter in LETTERS
-    },
-    "correct_answer": ("correct_answer", "correct answer", "answer"),
-    "reasoning": ("reasoning",),
-}
-_CANONICAL = {
-    _HEADER_SEP.sub("_", alias): name
-    for name, aliases in COLUMN_ALIASES.items()
-    for alias in aliases
-}
-
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "train": ("question", *_OPTION_COLUMNS, "correct_answer"),
     "test": ("id", "question", *_OPTION_COLUMNS),
 }
-_TO_ASCII = str.maketrans("ＡＢＣＤａｂｃｄ", "ABCDABCD")
 _SHOWN_PROBLEMS = 5
-
-
-class DataError(UsageError):
-    """A problem with an input file that the user can fix.
-
-    ``str(err)`` is one line for the user; ``err.problems`` lists ``(line, reason)`` pairs
-    (line 0 when the problem concerns the whole file).
-    """
-
-    def __init__(self, message: str, problems: list[tuple[int, str]] | None = None):
-        super().__init__(" ".join(message.split()))
-        self.problems: list[tuple[int, str]] = list(problems or [])
-
-
-def canonical_column(header: str) -> str | None:
-    """Return the canonical name of a header cell (``" Option A "`` -> ``"option_A"``), or None.
-
-    Example:
-        >>> canonical_column("QID"), canonical_column("answer"), canonical_column("notes")
-        ('id', 'correct_answer', None)
-    """
-    key = _HEADER_SEP.sub("_", header.strip().lstrip("\ufeff").lower())
-    return _CANONICAL.get(key)
 
 
 def load_train(path: str | os.PathLike[str], *, skip_invalid: bool = False) -> list[Question]:
     """Load a training file (question, option_A..D, correct_answer, reasoning, optional id).
 
-    Rows without an ``id`` column get ids ``row-<line>``. Raises :class:`DataError` listing
+    Rows without an id are numbered from 1 (:func:`mcq.tables.row_id`). Raises :class:`DataError` listing
     every invalid row, unless ``skip_invalid`` is true: then valid rows are returned and the
     number dropped is logged as a warning.
     """
@@ -97,6 +52,71 @@ def load_train(path: str | os.PathLike[str], *, skip_invalid: bool = False) -> l
 def load_test(path: str | os.PathLike[str], *, skip_invalid: bool = False) -> list[Question]:
     """Load a test file (id, question, option_A..D, optional correct_answer); see :func:`load_train`."""
     return _load(path, "test", skip_invalid)
+
+
+def read_gold(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, str], dict[str, Question]]:
+    """Gold letters by id, and the questions when the file is a test file with answers.
+
+    Two shapes are read: a table ``id,correct_answer`` (CSV or TSV, ``answer`` and the other
+    :data:`COLUMN_ALIASES` accepted, full-width letters normalised), or a test file
+    (``id, question, option_A..D, correct_answer``) whose every question has its answer. Raises
+    :class:`DataError` listing bad rows (missing id, letter not in A-D, duplicate id).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as fh:
+        ...     _ = fh.write("ID,Answer\\nq1,Ｂ\\nq2,c\\n")
+        >>> read_gold(fh.name)
+        ({'q1': 'B', 'q2': 'C'}, {})
+        >>> os.remove(fh.name)
+    """
+    table = read_table(path)
+    columns = table.columns()
+    if "question" in columns and "option_A" in columns:
+        questions = load_test(path)
+        if not questions:
+            raise DataError(f"{path}: gold file has a header but no rows")
+        missing = [q.id for q in questions if q.correct_answer is None]
+        if missing:
+            raise DataError(
+                f"{path}: {len(missing)} question(s) have no correct_answer (first: {missing[0]})"
+            )
+        return {q.id: q.correct_answer or "" for q in questions}, {q.id: q for q in questions}
+    if "id" not in columns or "correct_answer" not in columns:
+        found = ", ".join(cell.strip() for cell in table.header)
+        raise DataError(
+            f"{path}: gold file needs columns id and correct_answer (or answer); header has: {found}"
+        )
+    gold: dict[str, str] = {}
+    problems: list[tuple[int, str]] = []
+    for line, cells in table.rows:
+        cells = cells + [""] * (len(table.header) - len(cells))
+        id_cell = cells[columns["id"]].strip()
+        raw = cells[columns["correct_answer"]]
+        letter = normalize_letter(raw)
+        if not id_cell:
+            problems.append((line, "missing id"))
+        elif letter is None:
+            problems.append((line, f"answer {raw.strip()!r} not in A-D"))
+        elif id_cell in gold:
+            problems.append((line, f"duplicate id {id_cell!r}"))
+        else:
+            gold[id_cell] = letter
+    if problems:
+        shown = "; ".join(f"line {line}: {reason}" for line, reason in problems[:3])
+        if len(problems) > 3:
+            shown += f"; ... and {len(problems) - 3} more"
+        raise DataError(f"{path}: {len(problems)} bad gold row(s) ({shown})", problems)
+    if not gold:
+        raise DataError(f"{path}: gold file has a header but no rows")
+    return gold, {}
+
+
+def load_gold(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Gold letters by id from ``id,correct_answer`` CSV/TSV or a test file (see :func:`read_gold`)."""
+    return read_gold(path)[0]
 
 
 def validate_file(
@@ -109,21 +129,14 @@ def validate_file(
     """
     if kind not in _REQUIRED:
         raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
-    path = Path(path)
-    text = _read_text(path)
-    rows = _records(path, text, _delimiter(path, text))
-    header = next(rows, None)
-    if header is None:
-        raise DataError(f"{path}: empty file, expected a header row")
-    columns = _map_header(path, header[1], kind)
+    table = read_table(path, what="TSV or CSV file")
+    columns = _map_header(table.path, table.header, kind)
 
     questions: list[Question] = []
     problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
-    for line, cells in rows:
-        if not any(cell.strip() for cell in cells):
-            continue  # blank line
-        question, reason = _parse_row(cells, line, len(header[1]), columns, kind)
+    for number, (line, cells) in enumerate(table.rows, 1):
+        question, reason = _parse_row(cells, line, number, len(table.header), columns, kind)
         if question is not None and question.id in seen:
             question, reason = (
                 None,
@@ -155,40 +168,6 @@ def _summary(path: str | os.PathLike[str], problems: list[tuple[int, str]]) -> s
     return f"{path}: {len(problems)} invalid {noun} ({shown})"
 
 
-def _read_text(path: Path) -> str:
-    from mcq.files import read_text  # mcq.files imports DataError from here
-
-    return read_text(path, what="TSV or CSV file")
-
-
-def _delimiter(path: Path, text: str) -> str:
-    """Tab or comma: by extension, unless the header line clearly says otherwise."""
-    header = text.split("\n", 1)[0]
-    tabs, commas = header.count("\t"), header.count(",")
-    suffix = path.suffix.lower()
-    if suffix in (".tsv", ".tab") and (tabs or not commas):
-        return "\t"
-    if suffix == ".csv" and (commas or not tabs):
-        return ","
-    return "\t" if tabs >= commas and tabs else ","
-
-
-def _records(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(first line number, cells)``; quoted cells may span lines (as pandas reads them)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    end = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:  # e.g. a cell over the csv module's field size limit
-            raise DataError(f"{path}: line {end + 1}: {err}", [(end + 1, str(err))]) from None
-        start, end = end + 1, reader.line_num
-        if cells:
-            yield start, cells
-
-
 def _map_header(path: Path, header: list[str], kind: Kind) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, raw in enumerate(header):
@@ -211,7 +190,7 @@ def _map_header(path: Path, header: list[str], kind: Kind) -> dict[str, int]:
 
 
 def _parse_row(
-    cells: list[str], line: int, width: int, columns: dict[str, int], kind: Kind
+    cells: list[str], line: int, number: int, width: int, columns: dict[str, int], kind: Kind
 ) -> tuple[Question | None, str]:
     extra = cells[width:]
     if len(cells) < width or any(cell.strip() for cell in extra):
@@ -227,13 +206,13 @@ def _parse_row(
         for name in _REQUIRED[kind]
         if not value(name)
     ]
-    answer: str | None = value("correct_answer").translate(_TO_ASCII).upper() or None
-    if answer is not None and answer not in LETTERS:
+    answer = normalize_letter(value("correct_answer"))
+    if answer is None and value("correct_answer"):
         reasons.append(f"answer {_short(value('correct_answer'))} not in A-D")
     if reasons:
         return None, ", ".join(reasons)
     question = Question(
-        id=value("id") or f"row-{line}",
+        id=row_id(value("id"), number),
         question=value("question"),
         options={letter: value(f"option_{letter}") for letter in LETTERS},
         correct_answer=answer,

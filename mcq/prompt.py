@@ -113,7 +113,7 @@ def load_prompt(name_or_path: str | os.PathLike[str] | Prompt | None = None) -> 
         >>> load_prompt("no-such-prompt")
         Traceback (most recent call last):
         ...
-        mcq.loaders.DataError: unknown prompt 'no-such-prompt'; use one of default, fewshot or a path to a YAML file
+        mcq.errors.DataError: unknown prompt 'no-such-prompt'; use one of default, fewshot or a path to a YAML file
     """
     if isinstance(name_or_path, Prompt):
         return name_or_path

@@ -24,7 +24,7 @@ def test_train_row_becomes_question(tmp_path):
     path = write(tmp_path, "train.tsv", f"{TRAIN_HEADER}\n{TRAIN_ROW}\n")
     assert load_train(path) == [
         Question(
-            id="row-2",
+            id="1",
             question="下列何者屬於憲法保障的基本權利？",
             options={"A": "言論自由", "B": "納稅義務", "C": "服兵役義務", "D": "受國民教育義務"},
             correct_answer="A",

@@ -1,0 +1,195 @@
+"""Reading CSV/TSV tables: one home for the delimiter rule, header aliases, cells and row ids.
+
+Every table a user hands zhongli (training and test files, gold answers, completions to score)
+is read here: :func:`mcq.files.read_text` decodes it (UTF-8 with or without BOM, UTF-16 with
+its BOM, CRLF), :func:`sniff_delimiter` chooses tab or comma, :func:`read_table` splits it into
+line-numbered rows, and :func:`canonical_column` maps header spellings to one name.
+
+Example:
+    >>> sniff_delimiter("gold.csv", "id,correct_answer")
+    ','
+    >>> sniff_delimiter("gold.txt", "id\\tanswer, or not")  # a tie: tab wins
+    '\\t'
+    >>> canonical_column(" Option A "), row_id("", 3), row_id(" q-7 ", 3)
+    ('option_A', '3', 'q-7')
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mcq.errors import DataError
+from mcq.records import LETTERS
+
+__all__ = [
+    "COLUMN_ALIASES",
+    "Table",
+    "canonical_column",
+    "present",
+    "read_table",
+    "row_id",
+    "sniff_delimiter",
+]
+
+_HEADER_SEP = re.compile(r"[\s\-]+")
+
+#: Canonical column name -> accepted header spellings. Headers are compared stripped,
+#: lowercased, with runs of spaces or hyphens read as "_" ("Option A" == "option_a").
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "qid", "question_id"),
+    "question": ("question",),
+    **{
+        f"option_{letter}": (f"option_{letter.lower()}", f"option {letter.lower()}", letter.lower())
+        for letter in LETTERS
+    },
+    "correct_answer": ("correct_answer", "correct answer", "answer"),
+    "reasoning": ("reasoning",),
+}
+_CANONICAL = {
+    _HEADER_SEP.sub("_", alias): name
+    for name, aliases in COLUMN_ALIASES.items()
+    for alias in aliases
+}
+
+
+def canonical_column(header: str) -> str | None:
+    """Return the canonical name of a header cell (``" Option A "`` -> ``"option_A"``), or None.
+
+    Example:
+        >>> canonical_column("QID"), canonical_column("answer"), canonical_column("notes")
+        ('id', 'correct_answer', None)
+    """
+    key = _HEADER_SEP.sub("_", header.strip().lstrip("\ufeff").lower())
+    return _CANONICAL.get(key)
+
+
+def sniff_delimiter(path: str | os.PathLike[str], text: str) -> str:
+    """Tab or comma: by extension (.tsv/.tab, .csv), unless the header line clearly says otherwise.
+
+    Without a telling extension the header decides: more tabs than commas is a TSV, more
+    commas a CSV, and a tie (or a one-column header) is read as a TSV, the competition's format.
+
+    Example:
+        >>> sniff_delimiter("test.csv", "id\\tquestion\\toption_A")  # a TSV saved as .csv
+        '\\t'
+        >>> sniff_delimiter("test.tsv", "id,question,option_A")
+        ','
+    """
+    header = text.split("\n", 1)[0]
+    tabs, commas = header.count("\t"), header.count(",")
+    suffix = Path(path).suffix.lower()
+    if suffix in (".tsv", ".tab") and (tabs or not commas):
+        return "\t"
+    if suffix == ".csv" and (commas or not tabs):
+        return ","
+    return "," if commas > tabs else "\t"
+
+
+@dataclass
+class Table:
+    """A table's header and its non-blank rows, each with the file line it starts on."""
+
+    path: Path
+    delimiter: str
+    header: list[str]
+    header_line: int
+    rows: list[tuple[int, list[str]]]
+
+    def columns(self) -> dict[str, int]:
+        """Canonical column name -> index, for the header cells that have one (first wins)."""
+        found: dict[str, int] = {}
+        for index, cell in enumerate(self.header):
+            name = canonical_column(cell)
+            if name is not None:
+                found.setdefault(name, index)
+        return found
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    text: str | None = None,
+    *,
+    what: str = "CSV or TSV file",
+    max_cell: int | None = None,
+) -> Table:
+    """Read a CSV/TSV file (or its already decoded ``text``) into a :class:`Table`.
+
+    Quoted cells may span lines; each row keeps the line it starts on, so messages can point
+    at it. Blank rows are left out.
+
+    Args:
+        path: The file (also named in messages).
+        text: Its decoded text, when the caller has read it already.
+        what: What the file should be, for messages.
+        max_cell: Largest cell in characters (default: the ``csv`` module's limit, 128 KiB).
+
+    Raises:
+        DataError: unreadable, empty (no header row), or a row the ``csv`` module rejects.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as fh:
+        ...     _ = fh.write('id,answer\\n\\n"q\\n1",B\\n')
+        >>> t = read_table(fh.name)
+        >>> t.header, t.rows, t.columns()
+        (['id', 'answer'], [(3, ['q\\n1', 'B'])], {'id': 0, 'correct_answer': 1})
+        >>> os.remove(fh.name)
+    """
+    from mcq.files import read_text
+
+    path = Path(path)
+    if text is None:
+        text = read_text(path, what=what)
+    delimiter = sniff_delimiter(path, text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    old_limit = csv.field_size_limit()
+    if max_cell is not None:
+        csv.field_size_limit(max(old_limit, max_cell))
+    records: list[tuple[int, list[str]]] = []
+    end = 0
+    try:
+        for cells in reader:
+            start, end = end + 1, reader.line_num
+            if any(cell.strip() for cell in cells):
+                records.append((start, cells))
+    except csv.Error as err:  # e.g. a cell over the field size limit
+        raise DataError(f"{path}: line {end + 1}: {err}", [(end + 1, str(err))]) from None
+    finally:
+        csv.field_size_limit(old_limit)
+    if not records:
+        raise DataError(f"{path}: empty file, expected a header row")
+    (header_line, header), *rows = records
+    return Table(path, delimiter, header, header_line, rows)
+
+
+def row_id(raw: Any, number: int) -> str:
+    """The id of a row: its own (stripped), else its 1-based number among the data rows.
+
+    The one naming rule for rows without an id, in every file zhongli reads.
+
+    Example:
+        >>> row_id(None, 1), row_id(float("nan"), 2), row_id(17, 3)
+        ('1', '2', '17')
+    """
+    return str(raw).strip() if present(raw) else str(number)
+
+
+def present(value: Any) -> bool:
+    """True for a value with content: not None, not NaN, not blank text.
+
+    Example:
+        >>> present(" "), present(float("nan")), present(0)
+        (False, False, True)
+    """
+    if value is None:
+        return False
+    if isinstance(value, float) and math.isnan(value):
+        return False
+    return str(value).strip() != ""
