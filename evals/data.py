@@ -6,17 +6,14 @@ line up) raises :class:`mcq.errors.UsageError` with one line to show; the CLI tu
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcq import LETTERS, DataError, Question, canonical_column, load_test
+from mcq import Question, load_test, normalize_letter, read_gold, row_id
 from mcq.errors import UsageError
-from mcq.files import read_text
 
 __all__ = [
     "Completions",
@@ -32,8 +29,6 @@ __all__ = [
     "read_completions",
     "score_file",
 ]
-
-_TO_ASCII = str.maketrans("ＡＢＣＤａｂｃｄ", "ABCDABCD")
 
 
 #: The old name of :class:`mcq.errors.UsageError` (the same class), kept for one release.
@@ -109,38 +104,20 @@ def load_gold(path: str | os.PathLike[str]) -> dict[str, Reference]:
     """Read gold answers from ``id,correct_answer`` (or ``answer``) CSV/TSV or a test file.
 
     A test file (``id, question, option_A..D, correct_answer``) also supplies the question
-    text, which reports show next to each answer.
+    text, which reports show next to each answer (see :func:`mcq.read_gold`).
     """
-    path = Path(path)
-    text = _read_text(path)
-    header_line = text.split("\n", 1)[0]
-    delimiter = _delimiter(path, header_line)
-    header = next(csv.reader([header_line], delimiter=delimiter), [])
-    names = {_canonical(cell) for cell in header}
-    if "question" in names and "option_A" in names:
-        try:
-            questions = load_test(path)
-        except DataError as err:
-            raise UsageError(str(err)) from None
-        missing = [q.id for q in questions if q.correct_answer is None]
-        if not questions:
-            raise UsageError(f"{path}: gold file has a header but no rows")
-        if missing:
-            raise UsageError(
-                f"{path}: {len(missing)} question(s) have no correct_answer (first: {missing[0]})"
-            )
-        return {
-            q.id: Reference(q.correct_answer or "", q.question, dict(q.options)) for q in questions
-        }
-    return _read_answer_table(path, text, delimiter)
+    letters, questions = read_gold(path)
+    return {
+        qid: Reference(letter, questions[qid].question, dict(questions[qid].options))
+        if qid in questions
+        else Reference(letter)
+        for qid, letter in letters.items()
+    }
 
 
 def load_questions(path: str | os.PathLike[str]) -> dict[str, Question]:
     """Question texts and options by id from a test file (``mcq.load_test``)."""
-    try:
-        questions = load_test(path)
-    except DataError as err:
-        raise UsageError(str(err)) from None
+    questions = load_test(path)
     if not questions:
         raise UsageError(f"{path}: no questions found")
     return {q.id: q for q in questions}
@@ -158,21 +135,15 @@ class Completions:
 def read_completions(path: str | os.PathLike[str]) -> Completions:
     """Read a completions file with ``rewards.io.load_completions``; ids must be unique.
 
-    Rows without an id are numbered from 1 (as ``python -m rewards score`` does).
+    Rows without an id are numbered from 1 (:func:`mcq.row_id`).
     """
     from rewards.io import load_completions
 
     path = Path(path)
-    try:
-        rows = load_completions(path)
-    except DataError as err:
-        raise UsageError(str(err)) from None
+    rows = load_completions(path)
     if not rows:
         raise UsageError(f"{path}: no completions found (empty file?)")
-    ids = [
-        str(row.get("id") if row.get("id") not in (None, "") else i + 1)
-        for i, row in enumerate(rows)
-    ]
+    ids = [row_id(row.get("id"), i) for i, row in enumerate(rows, 1)]
     duplicates = [k for k, n in Counter(ids).items() if n > 1]
     if duplicates:
         raise UsageError(
@@ -214,15 +185,15 @@ def score_file(
     names = list(chosen.weights)
 
     rows: list[ScoredRow] = []
-    for row_id, raw in tqdm(
+    for rid, raw in tqdm(
         list(zip(data.ids, data.rows, strict=True)),
         desc=f"scoring {data.path.name}",
         unit="row",
         disable=not progress or len(data.rows) < 500,
     ):
-        ref = gold.get(row_id) if gold is not None else None
-        known = questions.get(row_id) if questions else None
-        inline_gold = _letter(raw.get("correct_answer")) or (
+        ref = gold.get(rid) if gold is not None else None
+        known = questions.get(rid) if questions else None
+        inline_gold = normalize_letter(raw.get("correct_answer")) or (
             known.correct_answer if known else None
         )
         gold_letter = ref.answer if ref is not None else inline_gold
@@ -233,21 +204,21 @@ def score_file(
             raw.get("options") or (ref and ref.options) or (known and dict(known.options)) or None
         )
         sample = rewards.Sample(
-            id=row_id, question=question, options=options, correct_answer=gold_letter
+            id=rid, question=question, options=options, correct_answer=gold_letter
         )
         completion = raw.get("completion") or ""
         breakdown = rewards.score(completion, sample, preset=chosen)
         extracted = breakdown.answer
         rows.append(
             ScoredRow(
-                id=row_id,
+                id=rid,
                 completion=completion,
                 question=question,
                 options=options,
                 gold=gold_letter,
                 answer=extracted,
                 answer_rule=breakdown.answer_rule,
-                submitted=_letter(raw.get("answer")) or extracted,
+                submitted=normalize_letter(raw.get("answer")) or extracted,
                 components={name: breakdown.components.get(name) for name in names},
                 total=float(breakdown.total),
                 details=dict(breakdown.details or {}),
@@ -294,76 +265,10 @@ def load_preset(preset: str):
 
     try:
         return rewards.load_preset(preset)
-    except DataError as err:
-        raise UsageError(str(err)) from None
+    except UsageError:
+        raise
     except (KeyError, FileNotFoundError, ValueError) as err:
         raise UsageError(f"unknown reward preset {preset!r} ({_one_line(err)})") from None
-
-
-def _read_answer_table(path: Path, text: str, delimiter: str) -> dict[str, Reference]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, None)
-    if not header or not any(cell.strip() for cell in header):
-        raise UsageError(f"{path}: empty gold file, expected a header 'id,correct_answer'")
-    columns = {_canonical(cell): i for i, cell in enumerate(header)}
-    if "id" not in columns or "correct_answer" not in columns:
-        found = ", ".join(cell.strip() for cell in header)
-        raise UsageError(
-            f"{path}: gold file needs columns id and correct_answer (or answer); header has: {found}"
-        )
-    gold: dict[str, Reference] = {}
-    problems: list[str] = []
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
-            continue
-        line = reader.line_num
-        id_cell = cells[columns["id"]].strip() if len(cells) > columns["id"] else ""
-        raw = cells[columns["correct_answer"]] if len(cells) > columns["correct_answer"] else ""
-        letter = _letter(raw)
-        if not id_cell:
-            problems.append(f"line {line}: missing id")
-        elif letter is None:
-            problems.append(f"line {line}: answer {raw.strip()!r} not in A-D")
-        elif id_cell in gold:
-            problems.append(f"line {line}: duplicate id {id_cell!r}")
-        else:
-            gold[id_cell] = Reference(letter)
-    if problems:
-        shown = "; ".join(problems[:3]) + (
-            f"; ... and {len(problems) - 3} more" if len(problems) > 3 else ""
-        )
-        raise UsageError(f"{path}: {len(problems)} bad gold row(s) ({shown})")
-    if not gold:
-        raise UsageError(f"{path}: gold file has a header but no rows")
-    return gold
-
-
-def _read_text(path: Path) -> str:
-    try:
-        text = read_text(path, what="CSV or TSV file")
-    except DataError as err:
-        raise UsageError(str(err)) from None
-    if not text.strip():
-        raise UsageError(f"{path}: empty file")
-    return text
-
-
-def _delimiter(path: Path, header_line: str) -> str:
-    if path.suffix.lower() in (".tsv", ".tab") or header_line.count("\t") > header_line.count(","):
-        return "\t"
-    return ","
-
-
-def _canonical(cell: str) -> str:
-    """The canonical column name (mcq's aliases), else the header itself lowercased."""
-    return canonical_column(cell) or cell.strip().lstrip("\ufeff").lower()
-
-
-def _letter(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip().translate(_TO_ASCII).upper()
-    return text if text in LETTERS else None
 
 
 def _one_line(err: BaseException) -> str:

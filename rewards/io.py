@@ -16,9 +16,7 @@ Accepted inputs (:func:`load_completions`):
 from __future__ import annotations
 
 import csv
-import io
 import json
-import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 
 import mcq
 from mcq.files import read_text, spreadsheet_safe
+from mcq.tables import present, read_table
 from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.scoring import score_batch
@@ -37,14 +36,8 @@ _GOLD_COLUMNS = ("correct_answer", "gold", "gold_answer")
 _FIELD_LIMIT = 64 * 1024 * 1024  # a cell may hold a very long completion
 
 
-def training_completion(correct_answer: str | None, reasoning: str | None) -> str:
-    """The completion a training row stands for: ``答案：X`` then ``理由：...``.
-
-    Example:
-        >>> training_completion("B", "首先……")
-        '答案：B\\n理由：首先……'
-    """
-    return f"答案：{correct_answer or ''}\n理由：{reasoning or ''}"
+#: The completion a training row stands for: ``答案：X`` then ``理由：...`` (:func:`mcq.format_answer`).
+training_completion = mcq.format_answer
 
 
 def load_completions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -113,31 +106,10 @@ def _load_jsonl(path: Path, text: str) -> list[dict[str, Any]]:
 
 
 def _load_table(path: Path, text: str) -> list[dict[str, Any]]:
-    header_line = text.split("\n", 1)[0]
-    if path.suffix.lower() in (".tsv", ".tab"):
-        delimiter = "\t"
-    elif path.suffix.lower() == ".csv":
-        delimiter = ","
-    else:
-        delimiter = "\t" if header_line.count("\t") >= max(1, header_line.count(",")) else ","
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(max(old_limit, _FIELD_LIMIT))
-    records: list[list[str]] = []
-    lines: list[int] = []  # the file line each record starts on
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        end = 0
-        for record in reader:
-            start, end = end + 1, reader.line_num
-            if any(cell.strip() for cell in record):
-                records.append(record)
-                lines.append(start)
-    except csv.Error as err:
-        raise mcq.DataError(f"{path}: line {end + 1}: not valid CSV/TSV ({err})") from None
-    finally:
-        csv.field_size_limit(old_limit)
-    if not records:
-        raise mcq.DataError(f"{path}: empty file, expected a header row")
+    table = read_table(path, text, max_cell=_FIELD_LIMIT)
+    records = [table.header, *(cells for _, cells in table.rows)]
+    lines = [table.header_line, *(line for line, _ in table.rows)]
+    delimiter = table.delimiter
     header = [cell.strip().lstrip("\ufeff").lower() for cell in records[0]]
     completion_col = next((header.index(c) for c in _COMPLETION_COLUMNS if c in header), None)
     if completion_col is None:
@@ -223,26 +195,18 @@ def _row(
     answer: Any,
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "id": str(raw_id).strip() if _present(raw_id) else str(number),
+        "id": mcq.row_id(raw_id, number),
         "completion": completion,
     }
-    if _present(question):
+    if present(question):
         row["question"] = str(question)
-    if options and any(_present(v) for v in options.values()):
-        row["options"] = {str(k): "" if not _present(v) else str(v) for k, v in options.items()}
-    if _present(gold):
+    if options and any(present(v) for v in options.values()):
+        row["options"] = {str(k): "" if not present(v) else str(v) for k, v in options.items()}
+    if present(gold):
         row["correct_answer"] = str(gold).strip()
-    if _present(answer):
+    if present(answer):
         row["answer"] = str(answer).strip()
     return row
-
-
-def _present(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, float) and math.isnan(value):
-        return False
-    return str(value).strip() != ""
 
 
 def score_rows(
@@ -278,7 +242,7 @@ def score_rows(
     out: list[dict[str, Any]] = []
     for number, (row, breakdown) in enumerate(zip(rows, breakdowns, strict=True), 1):
         scored: dict[str, Any] = {
-            "id": str(row["id"]) if _present(row.get("id")) else str(number),
+            "id": str(row["id"]) if present(row.get("id")) else str(number),
             "answer": breakdown.answer,
         }
         scored.update({name: breakdown.components.get(name) for name in chosen.weights})
