@@ -182,7 +182,7 @@ def test_cli_explain_json_is_parseable(capsys):
 def test_cli_bad_input_exits_2_with_one_line(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
+    assert err.startswith(f"rewards {argv[0]}: error: ") and err.count("\n") == 1
 
 
 def test_cli_failed_run_leaves_existing_output_untouched(tmp_path):

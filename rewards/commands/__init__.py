@@ -1,0 +1,1 @@
+"""The subcommands of ``python -m rewards``: one module each, ``make_parser(subparsers=None)`` + ``main(args)``."""
