@@ -27,6 +27,7 @@ COMMANDS = (
     "evals.commands.sample",
     "evals.commands.neutrality",
     "evals.commands.probe",
+    "evals.commands.rewards",
 )
 
 EPILOG = """\
@@ -38,6 +39,7 @@ examples:
   python -m evals sample --input runs/tuned/detailed_results.csv -n 5 --seed 1
   python -m evals neutrality --input runs/tuned/detailed_results.csv --top 15
   python -m evals probe --preset my-preset.yaml --strict   # degenerate answers vs a good one
+  python -m evals rewards --pairs assets/data/preference_pairs.jsonl --output-dir runs/judge
   python -m evals demo-report          # regenerates docs/report-demo/ from the demo models
 """
 

@@ -26,6 +26,7 @@ __all__ = [
     "component_label",
     "histograms",
     "letter_distribution",
+    "metric_bars",
 ]
 
 log = logging.getLogger(__name__)
@@ -299,5 +300,62 @@ def letter_distribution(
         ax.set_xlabel("答案選項")
         ax.set_title(title, fontsize=13)
         ax.legend(frameon=False)
+        fig.tight_layout()
+        return _save(fig, path)
+
+
+def metric_bars(
+    values: Mapping[str, tuple[float, float, float]],
+    components: Sequence[str],
+    path: str | os.PathLike[str],
+    title: str,
+    ylabel: str,
+    *,
+    chance: float | None = 0.5,
+    ties: Mapping[str, float] | None = None,
+) -> Path:
+    """One bar per component for a 0-1 measure (AUC, pairwise accuracy) with 95% CI error bars.
+
+    Args:
+        values: ``{component: (value, low, high)}``; NaN draws no bar.
+        chance: Where a dotted "隨機 chance" line goes (None for none).
+        ties: ``{component: tie share}``, written under each bar when given.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context(_style()):
+        fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(components) + 2), 4.2))
+        x = np.arange(len(components))
+        nan3 = (np.nan, np.nan, np.nan)
+        centre = np.array([values.get(c, nan3)[0] for c in components], dtype=float)
+        low = np.array([values.get(c, nan3)[1] for c in components], dtype=float)
+        high = np.array([values.get(c, nan3)[2] for c in components], dtype=float)
+        colours = [GOLD_COLOUR if c == "total" else COLOURS[0] for c in components]
+        ax.bar(x, np.nan_to_num(centre), 0.6, color=colours, alpha=0.9)
+        ax.errorbar(
+            x,
+            centre,
+            yerr=[np.nan_to_num(centre - low), np.nan_to_num(high - centre)],
+            fmt="none",
+            ecolor="#222222",
+            capsize=4,
+            linewidth=1.1,
+        )
+        for xx, yy, top, name in zip(x, centre, high, components, strict=True):
+            if not np.isnan(yy):
+                above = top if not np.isnan(top) else yy
+                ax.text(xx, min(above, 1.04) + 0.015, f"{yy:.2f}", ha="center", fontsize=9)
+            if ties is not None and name in ties and not np.isnan(ties[name]):
+                ax.text(xx, 0.02, f"平手 {ties[name]:.0%}", ha="center", fontsize=8, color="white")
+        if chance is not None:
+            ax.axhline(chance, color="#999999", linestyle=":", linewidth=1.2, label="隨機 chance")
+            ax.legend(frameon=False, loc="upper left", fontsize=8)
+        ax.set_xticks(x, [component_label(c) for c in components])
+        ax.set_ylim(0, 1.22)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=13)
         fig.tight_layout()
         return _save(fig, path)

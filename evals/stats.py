@@ -1,7 +1,7 @@
-"""Statistics for reports, written with numpy and :mod:`math` only (scipy is not a dependency).
+"""Statistics for reports, from :mod:`scipy.stats` and :mod:`sklearn.metrics`.
 
-Every function is small and documented with the formula it implements, so a report's numbers
-can be checked by hand.
+Each function names the library routine it calls and the formula behind it, so a report's
+numbers can be checked by hand; ``tests/test_evals_stats.py`` pins them to textbook values.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ __all__ = [
     "Describe",
     "LetterSkew",
     "McNemar",
+    "auc_ci",
     "bootstrap_mean_ci",
     "chi2_sf",
     "describe",
     "letter_skew",
     "mcnemar",
     "paired_bootstrap_ci",
+    "tie_share",
     "wilson_interval",
 ]
 
@@ -77,6 +79,7 @@ def describe(values: Sequence[float | None]) -> Describe:
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (95% by default).
 
+    ``scipy.stats.binomtest(...).proportion_ci(method="wilson")``:
     ``(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)`` with ``p = successes/n``;
     unlike the normal interval it stays inside [0, 1] and is sensible at 0 or n successes.
 
@@ -85,16 +88,15 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
         >>> round(lo, 4), round(hi, 4)
         (0.4902, 0.9433)
     """
+    from scipy.stats import binomtest, norm
+
     if n <= 0:
         return (float("nan"), float("nan"))
     if not 0 <= successes <= n:
         raise ValueError(f"successes={successes} outside 0..{n}")
-    p = successes / n
-    z2 = z * z
-    centre = p + z2 / (2 * n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    denom = 1 + z2 / n
-    return (max(0.0, (centre - half) / denom), min(1.0, (centre + half) / denom))
+    level = 2 * float(norm.cdf(z)) - 1
+    ci = binomtest(successes, n).proportion_ci(confidence_level=level, method="wilson")
+    return (max(0.0, float(ci.low)), min(1.0, float(ci.high)))
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> McNemar:
     """McNemar's test for two systems answering the same questions.
 
     With fewer than :data:`EXACT_MCNEMAR_BELOW` discordant pairs the p-value is the exact
-    two-sided binomial tail ``min(1, 2·Σ_{k≤min(b,c)} C(n,k) / 2ⁿ)``; otherwise the
+    two-sided binomial test (``scipy.stats.binomtest``, p = 1/2), that is ``min(1, 2·Σ_{k≤min(b,c)} C(n,k) / 2ⁿ)``; otherwise the
     chi-square statistic ``(|b−c|−1)² / (b+c)`` with one degree of freedom.
 
     Example:
@@ -133,41 +135,27 @@ def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> McNemar:
     if n == 0:
         return McNemar(b, c, 1.0, "exact", None)
     if n < EXACT_MCNEMAR_BELOW:
-        tail = sum(math.comb(n, k) for k in range(min(b, c) + 1))
-        # Integer numerator and denominator: exact even when 2**n overflows a float.
-        return McNemar(b, c, min(1.0, 2 * tail / 2**n), "exact", None)
+        from scipy.stats import binomtest
+
+        return McNemar(b, c, float(binomtest(b, n, 0.5).pvalue), "exact", None)
     statistic = (abs(b - c) - 1) ** 2 / n
     return McNemar(b, c, chi2_sf(statistic, 1), "chi2-cc", statistic)
 
 
 def chi2_sf(x: float, df: int) -> float:
-    """Survival function P(X > x) of the chi-square distribution with integer ``df``.
-
-    Closed forms: for even df ``e^{-x/2} Σ_{i<df/2} (x/2)^i / i!``; for odd df
-    ``erfc(√(x/2)) + e^{-x/2} Σ_{i=1}^{(df-1)/2} (x/2)^{i-1/2} / Γ(i+1/2)``.
+    """Survival function P(X > x) of the chi-square distribution (``scipy.stats.chi2.sf``).
 
     Example:
         >>> round(chi2_sf(3.841458820694124, 1), 6)
         0.05
     """
+    from scipy.stats import chi2
+
     if df < 1:
         raise ValueError("df must be a positive integer")
     if x <= 0:
         return 1.0
-    if math.isinf(x):
-        return 0.0
-    half = x / 2
-    if df % 2 == 0:
-        total, term = 0.0, 1.0
-        for i in range(df // 2):
-            if i:
-                term *= half / i
-            total += term
-        return min(1.0, math.exp(-half) * total)
-    total = math.erfc(math.sqrt(half))
-    for i in range(1, (df - 1) // 2 + 1):
-        total += math.exp(-half + (i - 0.5) * math.log(half) - math.lgamma(i + 0.5))
-    return min(1.0, total)
+    return float(chi2.sf(x, df))
 
 
 def paired_bootstrap_ci(
@@ -202,17 +190,100 @@ def bootstrap_mean_ci(
     seed: int = 0,
     level: float = 0.95,
 ) -> tuple[float, float, float]:
-    """Mean of ``values`` and its percentile bootstrap interval (see :func:`paired_bootstrap_ci`)."""
+    """Mean of ``values`` and its percentile bootstrap interval (``scipy.stats.bootstrap``).
+
+    ``numpy.random.default_rng(seed)`` drives the resampling, so the interval is
+    reproducible; one value gives a zero-width interval, none gives NaNs.
+
+    Example:
+        >>> mean, low, high = bootstrap_mean_ci([1, 1, 0, 1, 0, 1, 1, 1])
+        >>> mean, low < mean < high
+        (0.75, True)
+    """
     arr = np.asarray(values, dtype=float)
     if arr.size == 0:
         nan = float("nan")
         return (nan, nan, nan)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, arr.size, size=(resamples, arr.size))
-    means = arr[idx].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return (float(arr.mean()), float(low), float(high))
+    mean = float(arr.mean())
+    if arr.size == 1 or np.all(arr == arr[0]):
+        return (mean, mean, mean)  # nothing to resample: scipy would warn of degenerate data
+    from scipy.stats import bootstrap
+
+    ci = bootstrap(
+        (arr,),
+        np.mean,
+        n_resamples=resamples,
+        confidence_level=level,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    ).confidence_interval
+    return (mean, float(ci.low), float(ci.high))
+
+
+def auc_ci(
+    positives: Sequence[float] | np.ndarray,
+    negatives: Sequence[float] | np.ndarray,
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """ROC AUC of scores that should rank ``positives`` above ``negatives``, with a 95% interval.
+
+    The AUC is ``sklearn.metrics.roc_auc_score`` (a tie counts half: the Mann-Whitney
+    ``U / (n_pos · n_neg)``). The interval is a percentile bootstrap that resamples the
+    positives and the negatives separately (stratified, so every resample has both classes),
+    ``scipy.stats.bootstrap`` with the Mann-Whitney statistic. NaNs without both classes; a
+    zero-width interval when a class has one score.
+
+    Example:
+        >>> auc, low, high = auc_ci([0.9, 0.8, 0.5, 0.7], [0.1, 0.5, 0.3])
+        >>> round(auc, 4), low <= auc <= high
+        (0.9583, True)
+    """
+    from sklearn.metrics import roc_auc_score
+
+    pos, neg = np.asarray(positives, dtype=float), np.asarray(negatives, dtype=float)
+    if pos.size == 0 or neg.size == 0:
+        nan = float("nan")
+        return (nan, nan, nan)
+    labels = np.r_[np.ones(pos.size), np.zeros(neg.size)]
+    auc = float(roc_auc_score(labels, np.r_[pos, neg]))
+    if pos.size < 2 or neg.size < 2 or (np.all(pos == pos[0]) and np.all(neg == neg[0])):
+        return (auc, auc, auc)
+    from scipy.stats import bootstrap, mannwhitneyu
+
+    def statistic(p: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
+        return mannwhitneyu(p, n, axis=axis).statistic / (p.shape[axis] * n.shape[axis])
+
+    ci = bootstrap(
+        (pos, neg),
+        statistic,
+        paired=False,
+        vectorized=True,
+        n_resamples=resamples,
+        confidence_level=level,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    ).confidence_interval
+    return (auc, float(ci.low), float(ci.high))
+
+
+def tie_share(
+    positives: Sequence[float] | np.ndarray, negatives: Sequence[float] | np.ndarray
+) -> float:
+    """Share of (positive, negative) pairs whose scores are equal (NaN without both classes).
+
+    Example:
+        >>> tie_share([0.5, 0.5, 1.0], [0.5, 0.0])
+        0.3333333333333333
+    """
+    pos, neg = np.asarray(positives, dtype=float), np.asarray(negatives, dtype=float)
+    if pos.size == 0 or neg.size == 0:
+        return float("nan")
+    values, pos_counts = np.unique(pos, return_counts=True)
+    neg_counts = np.array([np.count_nonzero(neg == v) for v in values])
+    return float((pos_counts * neg_counts).sum() / (pos.size * neg.size))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,123 @@
+"""``python -m evals rewards``: measure each reward component against human judgments.
+
+See :mod:`evals.judging` for what is measured and :mod:`evals.judging_report` for the files.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from mcq.cli import command_parser
+from mcq.errors import UsageError
+from mcq.files import add_input_limit_argument
+
+__all__ = ["main", "make_parser"]
+
+EXAMPLES = """\
+examples:
+  # labelled texts (binary label column): ROC AUC per component, ties, distributions
+  python -m evals rewards --input assets/data/labelled_answers.csv --label good \\
+      --output-dir runs/judge-labelled
+  # preference pairs (chosen/rejected): RewardBench pairwise accuracy, ties counted wrong
+  python -m evals rewards --pairs assets/data/preference_pairs.jsonl --preset default \\
+      --output-dir runs/judge-pairs
+
+writes summary.json ({"components": {name: {"auc"|"accuracy", "ties", "n", "ci"}}}),
+details.json (per subset, without ties, correlations), scores.csv, report.md, report.html
+"""
+
+
+def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
+    """The ``rewards`` parser (stand-alone when ``subparsers`` is None).
+
+    Example:
+        >>> args = make_parser().parse_args(["--pairs", "p.jsonl", "--out", "r"])
+        >>> args.pairs, args.output_dir, args.preset
+        (PosixPath('p.jsonl'), PosixPath('r'), 'default')
+    """
+    parser = command_parser(
+        subparsers,
+        "rewards",
+        help="Measure each reward component (and the total) against human judgments: ROC AUC "
+        "on labelled texts, or pairwise accuracy on preference pairs.",
+        epilog=EXAMPLES,
+        prog="python -m evals rewards",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--input",
+        type=Path,
+        help="labelled completions (JSONL, CSV or TSV, the usual completions formats) with a "
+        "binary --label column",
+    )
+    source.add_argument(
+        "--pairs",
+        type=Path,
+        help="preference pairs (JSONL or CSV): chosen, rejected, optional id, question, "
+        "options, correct_answer, subset",
+    )
+    parser.add_argument(
+        "--label", help="with --input: the binary label column (1/0, true/false, yes/no)"
+    )
+    parser.add_argument(
+        "--preset", default="default", help="reward preset name or YAML path (default: default)"
+    )
+    out = parser.add_mutually_exclusive_group(required=True)
+    out.add_argument(
+        "--output-dir", dest="output_dir", type=Path, help="report folder (created if needed)"
+    )
+    out.add_argument("--out", dest="output_dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    add_input_limit_argument(parser)
+    parser.set_defaults(func=main)
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    """Score the input with the preset, measure, and write the report into ``--output-dir``."""
+    from evals.judging import evaluate_labelled, evaluate_pairs, load_labelled, load_pairs
+    from evals.judging_report import write_judging_report
+    from evals.metrics import fmt
+    from evals.report import staged_folder
+    from mcq.files import check_output_folder, set_input_limit
+
+    if args.input is not None and not args.label:
+        raise UsageError("--input needs --label COLUMN (the binary human label)")
+    if args.pairs is not None and args.label:
+        raise UsageError("--label goes with --input; preference pairs need no label")
+    if args.resamples < 1:
+        raise UsageError(f"--resamples must be at least 1 (got {args.resamples})")
+    if getattr(args, "max_input_mb", None) is not None:
+        set_input_limit(args.max_input_mb)
+    source = args.input if args.input is not None else args.pairs
+    check_output_folder(args.output_dir, "--output-dir")
+    if source.resolve().is_relative_to(args.output_dir.resolve()):
+        raise UsageError(
+            f"--output-dir {args.output_dir}: holds the input {source}, which the report "
+            "would replace; choose another folder"
+        )
+    settings = {"resamples": args.resamples, "seed": args.seed, "source": str(source)}
+    if args.input is not None:
+        rows, labels, unlabelled = load_labelled(args.input, args.label)
+        ev = evaluate_labelled(rows, labels, args.preset, label=args.label, **settings)
+        if unlabelled:
+            ev.notes.insert(0, f"{unlabelled} row(s) without a label left out")
+    else:
+        ev = evaluate_pairs(load_pairs(args.pairs), args.preset, **settings)
+    try:
+        with staged_folder(args.output_dir) as folder:
+            summary = write_judging_report(ev, folder)
+    except FileExistsError as err:
+        raise UsageError(str(err).replace("--out ", "--output-dir ", 1)) from None
+    key = "auc" if ev.mode == "labelled" else "accuracy"
+    figures = ", ".join(
+        f"{name} {fmt(m[key])}" + (f" (ties {m['ties']:.0%})" if m["ties"] is not None else "")
+        for name, m in summary["components"].items()
+    )
+    print(f"{key} — {figures}; report: {args.output_dir / 'report.md'}")
+    return 0

@@ -1,0 +1,482 @@
+"""Judge the judges: how well each reward component agrees with human judgments.
+
+Two kinds of judgment, two measures (see ``python -m evals rewards``):
+
+* **labelled texts** (a binary label per completion): ROC AUC of each component as a
+  classifier of the label, a tie counting half, with a stratified bootstrap 95% interval and
+  the share of (positive, negative) pairs the component cannot tell apart (equal scores);
+* **preference pairs** (``chosen`` / ``rejected``): RewardBench's pairwise accuracy, where a
+  pair is right only when ``chosen`` scores strictly higher, so a tie counts as wrong; the tie
+  share and the accuracy without ties are reported beside it, overall and per ``subset``.
+
+Scores are compared at 6 decimals (``total`` is rounded so), so float noise never breaks a tie.
+A component that returns ``None`` (not applicable) for a row leaves that row out of its own
+figures only, and the number left out is reported. Texts are scored through
+:func:`rewards.io.score_rows`, so any registry component (lexicon, learned, judge) works.
+
+Example:
+    >>> pairs = [{"id": "p1", "chosen": "答案：A\\n理由：首先，依增修條文規定任期為四年，連選得連任一次。",
+    ...           "rejected": "A", "correct_answer": "A"}]
+    >>> result = evaluate_pairs(pairs, "default", resamples=200)
+    >>> result.metrics["format"]["accuracy"], result.metrics["correctness"]["ties"]
+    (1.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import mcq
+from mcq.errors import UsageError
+from mcq.files import read_text
+from mcq.tables import canonical_column, present, read_table, row_id
+
+__all__ = [
+    "Evaluation",
+    "evaluate_labelled",
+    "evaluate_pairs",
+    "load_labelled",
+    "load_pairs",
+    "read_records",
+    "spearman_matrix",
+]
+
+#: Decimals at which scores are compared (ties, wins).
+DECIMALS = 6
+_GOLD_KEYS = ("correct_answer", "gold", "gold_answer")
+_TRUE = {"1", "1.0", "true", "yes", "y", "t"}
+_FALSE = {"0", "0.0", "false", "no", "n", "f"}
+
+
+@dataclass
+class Evaluation:
+    """What ``evals rewards`` measured.
+
+    Attributes:
+        mode: ``"labelled"`` (AUC) or ``"pairs"`` (pairwise accuracy).
+        source: The input file.
+        preset: The preset's name.
+        components: Component names in preset order, ``"total"`` last.
+        metrics: Component -> its figures (``auc`` or ``accuracy``, ``ties``, ``n``, ``ci``,
+            ``excluded``, and per mode: class means, or accuracy without ties and ``subsets``).
+        scores: One dict per scored text: ``id``, ``label`` or ``subset``/``side``, components.
+        correlation: Spearman rank correlation between components (over every scored text).
+        notes: Lines for the report (rows left out and why).
+    """
+
+    mode: str
+    source: str
+    preset: str
+    components: list[str]
+    metrics: dict[str, dict[str, Any]]
+    scores: list[dict[str, Any]]
+    correlation: dict[str, dict[str, float | None]]
+    notes: list[str] = field(default_factory=list)
+    label: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The ``summary.json`` payload: ``{"components": {name: {metric, ties, n, ci}}}``."""
+        key = "auc" if self.mode == "labelled" else "accuracy"
+        return {
+            "components": {
+                name: {
+                    key: _num(m[key]),
+                    "ties": _num(m["ties"]),
+                    "n": int(m["n"]),
+                    "ci": [_num(m["ci"][0]), _num(m["ci"][1])],
+                }
+                for name, m in self.metrics.items()
+            }
+        }
+
+    def details(self) -> dict[str, Any]:
+        """Everything measured, JSON-ready (NaN as null)."""
+        return _clean(
+            {
+                "mode": self.mode,
+                "source": self.source,
+                "preset": self.preset,
+                "label": self.label,
+                "components": self.metrics,
+                "spearman": self.correlation,
+                "notes": self.notes,
+            }
+        )
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Rows of a JSONL (or JSON array) or CSV/TSV file as dicts, blank lines skipped.
+
+    Table headers are lower-cased and stripped, as :func:`rewards.io.load_completions` reads
+    them, so the two readers see the same rows in the same order.
+
+    Raises:
+        mcq.DataError: unreadable or malformed file (one line saying where).
+    """
+    path = Path(path)
+    text = read_text(path, what="JSONL, CSV or TSV file", binary_check=True)
+    stripped = text.lstrip()
+    if path.suffix.lower() in (".jsonl", ".json", ".ndjson") or stripped.startswith(("{", "[")):
+        if stripped.startswith("["):
+            try:
+                items = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise mcq.DataError(f"{path}: not valid JSON ({err.msg})") from None
+            numbered = list(enumerate(items if isinstance(items, list) else [items], 1))
+        else:
+            numbered = []
+            for number, line in enumerate(text.splitlines(), 1):
+                if line.strip():
+                    try:
+                        numbered.append((number, json.loads(line)))
+                    except json.JSONDecodeError as err:
+                        raise mcq.DataError(
+                            f"{path}: line {number}: not valid JSON ({err.msg})"
+                        ) from None
+        for number, item in numbered:
+            if not isinstance(item, dict):
+                raise mcq.DataError(f"{path}: line {number}: expected a JSON object")
+        return [item for _, item in numbered]
+    table = read_table(path, text, max_cell=64 * 1024 * 1024)
+    header = [h.strip().lstrip("\ufeff").lower() for h in table.header]
+    width = len(header)
+    return [
+        dict(zip(header, cells + [""] * (width - len(cells)), strict=False))
+        for _, cells in table.rows
+    ]
+
+
+def _binary(value: Any) -> int | None:
+    """1, 0, or None for an empty cell; raises ValueError for anything else."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    text = str(value).strip().lower()
+    if text == "":
+        return None
+    if text in _TRUE:
+        return 1
+    if text in _FALSE:
+        return 0
+    raise ValueError(text)
+
+
+def load_labelled(
+    path: str | os.PathLike[str], label: str
+) -> tuple[list[dict[str, Any]], list[int], int]:
+    """Completions (as :func:`rewards.io.load_completions` reads them) and their binary labels.
+
+    Labels are 1/0, true/false or yes/no; rows with an empty label are left out.
+
+    Returns:
+        ``(rows, labels, unlabelled)``, ``unlabelled`` being the number of rows left out.
+
+    Raises:
+        UsageError: no such column, a label that is not binary, or only one class.
+    """
+    from rewards.io import load_completions
+
+    records = read_records(path)
+    rows = load_completions(path)
+    key = label.strip().lower()
+    if records and not any(key in r for r in records):
+        shown = ", ".join(list(records[0])[:12])
+        raise UsageError(f"{path}: no label column {label!r} (columns: {shown})")
+    if len(records) != len(rows):  # both readers skip the same blank lines
+        raise UsageError(f"{path}: {len(records)} records but {len(rows)} completions")
+    kept, labels = [], []
+    for number, (record, row) in enumerate(zip(records, rows, strict=True), 1):
+        try:
+            value = _binary(record.get(key))
+        except ValueError as err:
+            raise UsageError(
+                f"{path}: row {number}: label {label!r} is {str(err)!r}, expected 1/0 "
+                "(or true/false, yes/no)"
+            ) from None
+        if value is not None:
+            kept.append(row)
+            labels.append(value)
+    if not labels:
+        raise UsageError(f"{path}: no labelled rows (column {label!r} is empty)")
+    if len(set(labels)) < 2:
+        raise UsageError(f"{path}: every label is {labels[0]}; AUC needs both classes (1 and 0)")
+    return kept, labels, len(rows) - len(kept)
+
+
+def load_pairs(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Preference pairs: ``chosen``, ``rejected``, optional ``id``, ``question``, ``options``
+    (a mapping, or ``option_A``..``option_D``), ``correct_answer`` and ``subset``.
+
+    Raises:
+        UsageError: no pairs, or no ``chosen``/``rejected`` field.
+    """
+    records = read_records(path)
+    if not records:
+        raise UsageError(f"{path}: no preference pairs")
+    for number, record in enumerate(records, 1):
+        missing = [k for k in ("chosen", "rejected") if k not in record]
+        if missing:
+            raise UsageError(
+                f"{path}: pair {number} has no {' or '.join(repr(m) for m in missing)} field; "
+                "pairs need 'chosen' and 'rejected'"
+            )
+    return records
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+def _reference(record: dict[str, Any]) -> dict[str, Any]:
+    """The question, options and gold a pair record carries, as completions rows hold them."""
+    out: dict[str, Any] = {}
+    if present(record.get("question")):
+        out["question"] = str(record["question"])
+    options = record.get("options")
+    if not isinstance(options, dict):
+        columns = {canonical_column(k): v for k, v in record.items()}
+        options = {k: columns[f"option_{k}"] for k in mcq.LETTERS if f"option_{k}" in columns}
+    if options and any(present(v) for v in options.values()):
+        out["options"] = {str(k): str(v) if present(v) else "" for k, v in options.items()}
+    gold = next((record[k] for k in _GOLD_KEYS if present(record.get(k))), None)
+    if gold is not None:
+        out["correct_answer"] = str(gold).strip()
+    return out
+
+
+def _score(rows: list[dict[str, Any]], preset: Any) -> tuple[list[str], dict[str, list]]:
+    """Score rows with the preset: component names (``total`` last) and their score columns."""
+    from rewards.io import score_rows
+
+    scored = score_rows(rows, preset, progress=True)
+    names = [*preset.weights, "total"]
+    return names, {name: [row.get(name) for row in scored] for name in names}
+
+
+def _load_preset(preset: Any) -> Any:
+    import rewards
+
+    try:
+        return rewards.load_preset(preset)
+    except UsageError:
+        raise
+    except (KeyError, FileNotFoundError, ValueError) as err:
+        raise UsageError(f"unknown reward preset {preset!r} ({err})") from None
+
+
+# ------------------------------------------------------------------------------ measures
+
+
+def _rounded(values: Iterable[float]) -> np.ndarray:
+    return np.round(np.asarray(list(values), dtype=float), DECIMALS)
+
+
+def _excluded_note(name: str, excluded: int, what: str) -> str | None:
+    if not excluded:
+        return None
+    return f"`{name}`: {excluded} {what} left out (not applicable)"
+
+
+def evaluate_labelled(
+    rows: Sequence[dict[str, Any]],
+    labels: Sequence[int],
+    preset: Any = "default",
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+    source: str = "",
+    label: str = "label",
+) -> Evaluation:
+    """ROC AUC (ties half), its stratified bootstrap interval and the tie share, per component.
+
+    Example:
+        >>> rows = [{"id": "1", "completion": "答案：A\\n理由：首先，依規定任期為四年，連選得連任一次。"},
+        ...         {"id": "2", "completion": "A"}]
+        >>> ev = evaluate_labelled(rows, [1, 0], resamples=100)
+        >>> ev.metrics["format"]["auc"], ev.metrics["format"]["n"]
+        (1.0, 2)
+    """
+    from evals.stats import auc_ci, tie_share
+
+    chosen = _load_preset(preset)
+    names, columns = _score(list(rows), chosen)
+    y = np.asarray(labels, dtype=int)
+    metrics, notes = {}, []
+    for name in names:
+        applies = np.array([v is not None for v in columns[name]])
+        values = _rounded(v for v in columns[name] if v is not None)
+        kept = y[applies]
+        pos, neg = values[kept == 1], values[kept == 0]
+        auc, low, high = auc_ci(pos, neg, resamples=resamples, seed=seed)
+        metrics[name] = {
+            "auc": auc,
+            "ci": [low, high],
+            "ties": tie_share(pos, neg),
+            "n": int(values.size),
+            "n_positive": int(pos.size),
+            "n_negative": int(neg.size),
+            "mean_positive": float(pos.mean()) if pos.size else float("nan"),
+            "mean_negative": float(neg.mean()) if neg.size else float("nan"),
+            "excluded": int((~applies).sum()),
+        }
+        note = _excluded_note(name, metrics[name]["excluded"], "row(s)")
+        if note:
+            notes.append(note)
+        if pos.size == 0 or neg.size == 0:
+            notes.append(f"`{name}`: applies to one class only, so it has no AUC")
+    scores = [
+        {"id": row.get("id", str(i + 1)), label: int(y[i])} | {n: columns[n][i] for n in names}
+        for i, row in enumerate(rows)
+    ]
+    return Evaluation(
+        mode="labelled",
+        source=source,
+        preset=chosen.name,
+        components=names,
+        metrics=metrics,
+        scores=scores,
+        correlation=spearman_matrix(columns),
+        notes=notes,
+        label=label,
+    )
+
+
+def _pair_figures(right: np.ndarray, tie: np.ndarray, resamples: int, seed: int) -> dict:
+    """Accuracy (ties wrong), tie share and accuracy without ties, with bootstrap intervals."""
+    from evals.stats import bootstrap_mean_ci
+
+    acc, low, high = bootstrap_mean_ci(right, resamples=resamples, seed=seed)
+    untied = right[~tie]
+    acc_nt, low_nt, high_nt = bootstrap_mean_ci(untied, resamples=resamples, seed=seed)
+    return {
+        "accuracy": acc,
+        "ci": [low, high],
+        "ties": float(tie.mean()) if tie.size else float("nan"),
+        "n": int(right.size),
+        "accuracy_without_ties": acc_nt,
+        "ci_without_ties": [low_nt, high_nt],
+        "n_without_ties": int(untied.size),
+    }
+
+
+def evaluate_pairs(
+    pairs: Sequence[dict[str, Any]],
+    preset: Any = "default",
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+    source: str = "",
+) -> Evaluation:
+    """RewardBench pairwise accuracy per component, overall and per ``subset`` (see module doc)."""
+    chosen_preset = _load_preset(preset)
+    rows = []
+    for number, pair in enumerate(pairs, 1):
+        ref = _reference(pair)
+        pid = row_id(pair.get("id"), number)
+        for side in ("chosen", "rejected"):
+            text = pair.get(side)
+            rows.append({"id": pid, "completion": "" if text is None else text} | ref)
+    names, columns = _score(rows, chosen_preset)
+    subsets = [str(p.get("subset") or "").strip() for p in pairs]
+    metrics, notes = {}, []
+    for name in names:
+        good = columns[name][0::2]
+        bad = columns[name][1::2]
+        applies = np.array(
+            [g is not None and b is not None for g, b in zip(good, bad, strict=True)]
+        )
+        g = _rounded(v for v, ok in zip(good, applies, strict=True) if ok)
+        b = _rounded(v for v, ok in zip(bad, applies, strict=True) if ok)
+        right, tie = g > b, g == b
+        figures = _pair_figures(right, tie, resamples, seed)
+        figures["excluded"] = int((~applies).sum())
+        kept_subsets = np.array([s for s, ok in zip(subsets, applies, strict=True) if ok])
+        figures["subsets"] = {
+            subset: _pair_figures(
+                right[kept_subsets == subset], tie[kept_subsets == subset], resamples, seed
+            )
+            for subset in sorted(set(subsets))
+            if subset and (kept_subsets == subset).any()
+        }
+        metrics[name] = figures
+        note = _excluded_note(name, figures["excluded"], "pair(s)")
+        if note:
+            notes.append(note)
+    scores = [
+        {"id": row["id"], "subset": subsets[i // 2], "side": ("chosen", "rejected")[i % 2]}
+        | {n: columns[n][i] for n in names}
+        for i, row in enumerate(rows)
+    ]
+    return Evaluation(
+        mode="pairs",
+        source=source,
+        preset=chosen_preset.name,
+        components=names,
+        metrics=metrics,
+        scores=scores,
+        correlation=spearman_matrix(columns),
+        notes=notes,
+    )
+
+
+def spearman_matrix(columns: dict[str, list[float | None]]) -> dict[str, dict[str, float | None]]:
+    """Spearman rank correlation (``scipy.stats.spearmanr``) of every two score columns.
+
+    Each pair of columns uses the rows where both apply; ``None`` where it is undefined (a
+    constant column, fewer than three rows).
+
+    Example:
+        >>> m = spearman_matrix({"a": [0.1, 0.2, 0.3, None], "b": [1.0, 2.0, 3.0, 4.0]})
+        >>> m["a"]["b"], m["b"]["b"]
+        (1.0, 1.0)
+    """
+    from scipy.stats import spearmanr
+
+    out: dict[str, dict[str, float | None]] = {name: {} for name in columns}
+    for a, va in columns.items():
+        for b, vb in columns.items():
+            both = [(x, y) for x, y in zip(va, vb, strict=True) if x is not None and y is not None]
+            xs, ys = (
+                (np.asarray(v, dtype=float) for v in zip(*both, strict=True)) if both else ([], [])
+            )
+            if len(both) < 3 or np.ptp(xs) == 0 or np.ptp(ys) == 0:
+                out[a][b] = None
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rho = float(spearmanr(xs, ys).statistic)
+            out[a][b] = None if math.isnan(rho) else round(rho, 6)
+    return out
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _num(value: Any) -> float | None:
+    """A float for JSON; NaN becomes None (JSON has no NaN)."""
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return _num(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
