@@ -5,12 +5,14 @@ import math
 import pytest
 
 from evals.stats import (
+    auc_ci,
     bootstrap_mean_ci,
     chi2_sf,
     describe,
     letter_skew,
     mcnemar,
     paired_bootstrap_ci,
+    tie_share,
     wilson_interval,
 )
 
@@ -132,3 +134,31 @@ def test_letter_skew_without_gold_compares_with_a_uniform_spread():
     skew = letter_skew(["A"] * 10 + ["B"] * 10 + ["C"] * 10 + ["D"] * 10)
     assert skew.expected == {"A": 0.25, "B": 0.25, "C": 0.25, "D": 0.25}
     assert skew.chi2 == pytest.approx(0.0)
+
+
+def test_auc_counts_a_tie_as_half_a_correct_ranking():
+    # Pairs (1, .5) (1, 0) (.5, .5) (.5, 0): three right, one tie -> 3.5 / 4.
+    auc, _, _ = auc_ci([1.0, 0.5], [0.5, 0.0])
+    assert auc == pytest.approx(0.875)
+
+
+def test_auc_of_reversed_scores_is_zero_and_of_constant_scores_one_half():
+    assert auc_ci([0.1, 0.2], [0.8, 0.9])[0] == 0.0
+    assert auc_ci([0.5, 0.5], [0.5, 0.5])[0] == 0.5
+
+
+def test_auc_interval_is_reproducible_and_brackets_the_estimate():
+    pos = [0.9, 0.7, 0.8, 0.4, 0.6, 0.75, 0.3]
+    neg = [0.2, 0.5, 0.35, 0.65, 0.1, 0.45]
+    auc, low, high = auc_ci(pos, neg, seed=3)
+    assert (auc, low, high) == auc_ci(pos, neg, seed=3)
+    assert 0.0 <= low < auc < high <= 1.0
+
+
+def test_auc_without_one_class_is_nan():
+    assert all(math.isnan(x) for x in auc_ci([0.3, 0.4], []))
+
+
+def test_tie_share_counts_equal_positive_negative_pairs():
+    # 6 pairs; (0.5, 0.5) occurs twice.
+    assert tie_share([0.5, 0.5, 1.0], [0.5, 0.0]) == pytest.approx(2 / 6)
