@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mcq import LETTERS, Question
+from mcq import LETTERS, Question, canonical_column, normalize_letter
+from mcq.errors import UsageError
 
 #: HighlightedText label of a negated term whose effect the rewards details do not give.
 NEGATED = "negated"
@@ -25,10 +26,6 @@ TERM_COLORS: dict[str, str] = {
     "loaded": "#c92a2a",
     NEGATED: "#868e96",
 }
-
-
-class InputError(ValueError):
-    """Something a visitor typed or uploaded is unusable; ``str(err)`` is one line for them."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +51,7 @@ UPLOAD_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".jsonl")
 
 
 def check_text(name: str, text: object, limit: int, *, required: bool = False) -> str:
-    """Return ``text`` stripped, or raise :class:`InputError` when it is too long or missing.
+    """Return ``text`` stripped, or raise :class:`UsageError` when it is too long or missing.
 
     Example:
         >>> check_text("question", "  什麼？ ", 10)
@@ -63,37 +60,40 @@ def check_text(name: str, text: object, limit: int, *, required: bool = False) -
     if text is None:
         text = ""
     if not isinstance(text, str):
-        raise InputError(f"{name} must be text, got {type(text).__name__}")
+        raise UsageError(f"{name} must be text, got {type(text).__name__}")
     text = text.strip()
     if len(text) > limit:
-        raise InputError(f"{name} is too long: {len(text):,} characters (limit {limit:,})")
+        raise UsageError(f"{name} is too long: {len(text):,} characters (limit {limit:,})")
     if required and not text:
-        raise InputError(f"{name} is empty")
+        raise UsageError(f"{name} is empty")
     return text
 
 
 def check_number(name: str, value: object, low: float, high: float) -> float:
-    """Return ``value`` as a float when it lies in [low, high], else raise :class:`InputError`."""
+    """Return ``value`` as a float when it lies in [low, high], else raise :class:`UsageError`."""
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
+        raise UsageError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise InputError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+        raise UsageError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
     return number
 
 
-_FULL_WIDTH = str.maketrans("ＡＢＣＤ", "ABCD")
-
-
 def check_gold(gold: object) -> str | None:
-    """Return the gold letter (A-D, case-insensitive) or None for an empty value."""
-    text = check_text("gold answer", gold, 8).upper().translate(_FULL_WIDTH)
+    """Return the gold letter (A-D; lower case and full width count) or None for an empty value.
+
+    Example:
+        >>> check_gold(" ｂ "), check_gold("")
+        ('B', None)
+    """
+    text = check_text("gold answer", gold, 8)
     if not text:
         return None
-    if text not in LETTERS:
-        raise InputError(f"gold answer must be one of A, B, C, D or empty, got {text!r}")
-    return text
+    letter = normalize_letter(text)
+    if letter is None:
+        raise UsageError(f"gold answer must be one of A, B, C, D or empty, got {text!r}")
+    return letter
 
 
 def build_question(
@@ -105,7 +105,7 @@ def build_question(
     """
     q_text = check_text("question", question, LIMITS.question_chars, required=required)
     if len(options) != len(LETTERS):
-        raise InputError(f"expected {len(LETTERS)} options, got {len(options)}")
+        raise UsageError(f"expected {len(LETTERS)} options, got {len(options)}")
     texts = {
         letter: check_text(f"option {letter}", text, LIMITS.option_chars, required=required)
         for letter, text in zip(LETTERS, options, strict=True)
@@ -130,32 +130,30 @@ def parse_pasted_row(text: object) -> Question:
     raw = check_text("pasted row", text, LIMITS.tsv_row_chars, required=True)
     lines = [line for line in raw.replace("\r\n", "\n").split("\n") if line.strip()]
     if len(lines) > 2:
-        raise InputError(f"paste one row (optionally with its header line), got {len(lines)} lines")
+        raise UsageError(f"paste one row (optionally with its header line), got {len(lines)} lines")
     if "\t" not in lines[-1]:
-        raise InputError("the pasted row has no tab characters; copy a row from a TSV file")
+        raise UsageError("the pasted row has no tab characters; copy a row from a TSV file")
     fields = [f.strip() for f in lines[-1].split("\t")]
     if len(lines) == 2:
         return _row_by_header(lines[0].split("\t"), fields)
     return _row_by_position(fields)
 
 
-_HEADER_ALIASES = {
+#: The fields a pasted row's header names, by their canonical column (:func:`mcq.canonical_column`).
+_PASTED_FIELDS = {
     "id": "id",
-    "qid": "id",
     "question": "question",
     "correct_answer": "gold",
-    "answer": "gold",
-    **{f"option_{x.lower()}": x for x in LETTERS},
-    **{x.lower(): x for x in LETTERS},
+    **{f"option_{x}": x for x in LETTERS},
 }
 
 
 def _row_by_header(header: list[str], fields: list[str]) -> Question:
-    names = [_HEADER_ALIASES.get(h.strip().lstrip("\ufeff").lower()) for h in header]
+    names = [_PASTED_FIELDS.get(canonical_column(h) or "") for h in header]
     values = {name: value for name, value in zip(names, fields, strict=False) if name}
     missing = [n for n in ("question", *LETTERS) if not values.get(n)]
     if missing:
-        raise InputError(f"the pasted row lacks {', '.join(missing)} (check the header line)")
+        raise UsageError(f"the pasted row lacks {', '.join(missing)} (check the header line)")
     q = build_question(values["question"], [values[x] for x in LETTERS], values.get("gold"))
     return Question(values.get("id") or "pasted", q.question, q.options, q.correct_answer)
 
@@ -166,7 +164,7 @@ _LONE_LETTER = re.compile(r"^[A-Za-zＡ-Ｚａ-ｚ]$")
 def _row_by_position(fields: list[str]) -> Question:
     n = len(fields)
     if n < 5:
-        raise InputError(f"a pasted row needs a question and 4 options, got {n} fields")
+        raise UsageError(f"a pasted row needs a question and 4 options, got {n} fields")
     # "question, A-D, gold[, reasoning]" vs "id, question, A-D[, ...]": a lone letter in the
     # sixth field is a gold answer, anything else there means the row starts with an id.
     if n == 5 or (n in (6, 7) and _LONE_LETTER.match(fields[5])):
@@ -174,7 +172,7 @@ def _row_by_position(fields: list[str]) -> Question:
     else:
         row_id, rest = fields[0] or "pasted", fields[1:]
     if len(rest) < 5:
-        raise InputError(f"a pasted row needs a question and 4 options, got {n} fields")
+        raise UsageError(f"a pasted row needs a question and 4 options, got {n} fields")
     gold = rest[5] if len(rest) > 5 else None
     q = build_question(rest[0], rest[1:5], gold)
     return Question(row_id, q.question, q.options, q.correct_answer)

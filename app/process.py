@@ -12,7 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from mcq.paths import REPO_ROOT
+
 #: The line ``app.cli`` prints once the server answers; the URL follows it.
 READY_MARK = "zhongli app: ready at "
 

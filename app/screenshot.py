@@ -12,7 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from app.process import REPO_ROOT, running_app
+from app.process import running_app
+from mcq.paths import REPO_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -1,21 +1,23 @@
 """What the app does, without the web page: generate with base or tuned, score, compare.
 
 ``AppService`` owns the loaded models and the reward preset. Every method checks its input
-against :data:`app.helpers.LIMITS` (raising :class:`app.helpers.InputError`) and returns
+against :data:`app.helpers.LIMITS` (raising :class:`mcq.errors.UsageError`) and returns
 JSON-friendly data, so the Gradio UI and the named API endpoints share one implementation.
 
 Beyond the per-field limits every request is bounded as a whole: a chat keeps only the newest
 turns that fit the model's context (``turns_dropped`` says how many went), a generation stops
 at ``request_timeout`` seconds (``timed_out``), and scored files are removed on ``close`` and
 once they are an hour old.
+
+Size: ~430 lines, one class whose public methods are each an endpoint's whole implementation
+(chat, compare, score, score a file) plus the context fitting they share; uploads
+(:mod:`app.uploads`) and chat turns (:mod:`app.conversation`) live beside it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -23,34 +25,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.conversation import chat_messages
 from app.helpers import (
     LIMITS,
-    UPLOAD_SUFFIXES,
-    InputError,
     breakdown_dict,
     build_question,
     check_number,
     check_text,
     limit_notes,
     split_turns,
-    summarize_scores,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_BASE = REPO_ROOT / "assets" / "models" / "demo-base"
-DEMO_ADAPTER = REPO_ROOT / "assets" / "models" / "demo-grpo-adapter"
-SAMPLE_TEST = REPO_ROOT / "assets" / "data" / "sample_test.tsv"
-SAMPLE_GOLD = REPO_ROOT / "assets" / "data" / "sample_test_gold.csv"
-SAMPLE_TRAIN = REPO_ROOT / "assets" / "data" / "sample_train.tsv"
+from mcq.errors import UsageError
+from mcq.paths import DEMO_ADAPTER, DEMO_BASE
 
 #: The two sides every tab offers.
 SIDES: tuple[str, ...] = ("base", "tuned")
 #: Wall-clock seconds one generation may run (``--request-timeout``) before it is cut.
 REQUEST_TIMEOUT_S = 120.0
-#: Name prefix of the temporary folders holding scored uploads.
-SCORED_PREFIX = "zhongli-scored-"
-#: Scored folders older than this are removed (Gradio has long since copied the file it serves).
-SCORED_MAX_AGE_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +106,7 @@ class AppService:
     def load(self) -> float:
         """Load the reward preset and the model backends once; return the seconds it took."""
         import rewards
+        from app.uploads import remove_stale_scored
         from inference.backends import get_backend
 
         start = time.perf_counter()
@@ -164,7 +156,7 @@ class AppService:
     # ---------------------------------------------------------------- generation
     def _side(self, side: str) -> tuple[Any, bool]:
         if side not in SIDES:
-            raise InputError(f"model must be 'base' or 'tuned', got {side!r}")
+            raise UsageError(f"model must be 'base' or 'tuned', got {side!r}")
         backend = self._backends[side]
         shared = self._backends["base"] is self._backends["tuned"]
         # One engine serving both sides: the tuned side is the base plus the LoRA adapter.
@@ -259,7 +251,7 @@ class AppService:
             return self.preset
         # Names only: a visitor never gets to point the server at a file of their choosing.
         if name not in self.preset_names():
-            raise InputError(f"unknown reward preset {name!r}; choose one of {self.preset_names()}")
+            raise UsageError(f"unknown reward preset {name!r}; choose one of {self.preset_names()}")
         return rewards.load_preset(name)
 
     def score_text(
@@ -347,7 +339,7 @@ class AppService:
                 backend, [q], self.prompt, max_new_tokens=max_new_tokens, **own
             )
         except mcq.PromptTooLong as err:
-            raise InputError(f"{err}: shorten the system prompt or lower max tokens") from None
+            raise UsageError(f"{err}: shorten the system prompt or lower max tokens") from None
         return conversations[0], truncated[0]
 
     def fit_history(
@@ -358,7 +350,7 @@ class AppService:
         turns went. The system turn and the new message always stay.
 
         Raises:
-            InputError: even the system turn and the new message alone do not fit.
+            UsageError: even the system turn and the new message alone do not fit.
         """
         from inference.context import prompt_budget
 
@@ -379,7 +371,7 @@ class AppService:
             return messages, 0
         if not fits(len(turns)):
             length = backend.prompt_lengths([kept(len(turns))])[0]
-            raise InputError(
+            raise UsageError(
                 f"the message and system prompt are {length} tokens; the model's context of "
                 f"{backend.max_model_len} leaves {budget} beside {max_new_tokens} new tokens: "
                 "shorten the message or the system prompt, or lower max tokens"
@@ -416,115 +408,13 @@ class AppService:
 
     # ---------------------------------------------------------------- files
     def score_file(self, path: str | os.PathLike, preset: str | None = None) -> dict[str, Any]:
-        """Score an uploaded CSV/TSV/JSONL of completions; write the scored file next to it.
+        """Score an uploaded CSV/TSV/JSONL of completions (see :func:`app.uploads.score_upload`).
 
-        ``path`` must be a file Gradio received as an upload (the UI never takes a typed path).
-        Returns ``{"path": scored file, "summary": {...}, "preview": first rows}``.
+        The scored file's folder goes on :meth:`close`.
         """
-        import mcq
-        import rewards.io
+        from app.uploads import score_upload
 
-        remove_stale_scored()
-        src = Path(path)
-        if src.suffix.lower() not in UPLOAD_SUFFIXES:
-            raise InputError(f"upload a {', '.join(UPLOAD_SUFFIXES)} file, got {src.name!r}")
-        size = src.stat().st_size
-        if size > LIMITS.upload_bytes:
-            raise InputError(
-                f"{src.name} is {size / 1e6:.1f} MB; the limit is {LIMITS.upload_bytes / 1e6:.1f} MB"
-            )
-        try:
-            rows = rewards.io.load_completions(src)
-        except mcq.DataError as err:
-            raise InputError(str(err).replace(str(src.parent) + os.sep, "")) from None
-        if not rows:
-            raise InputError(f"{src.name} holds no completions")
-        if len(rows) > LIMITS.upload_rows:
-            raise InputError(
-                f"{src.name} has {len(rows):,} rows; the limit is {LIMITS.upload_rows:,}"
-            )
-        for i, row in enumerate(rows, 1):
-            if len(str(row.get("completion") or "")) > LIMITS.completion_chars:
-                raise InputError(
-                    f"row {i}: completion longer than {LIMITS.completion_chars:,} characters"
-                )
-        preset_obj = self._preset_for(preset)
-        scored = rewards.io.score_rows(rows, preset_obj)
-        out_dir = Path(tempfile.mkdtemp(prefix=SCORED_PREFIX))
-        self._scored_dirs.append(out_dir)
-        jsonl = src.suffix.lower() == ".jsonl"
-        out = out_dir / f"{src.stem}.scored{'.jsonl' if jsonl else '.csv'}"
-        _write_rows(out, scored, jsonl=jsonl)
-        return {
-            "path": str(out),
-            "summary": {**summarize_scores(scored), "preset": preset_obj.name},
-            "preview": scored[:20],
-        }
-
-
-def remove_stale_scored(
-    root: str | os.PathLike | None = None, max_age_s: float = SCORED_MAX_AGE_S
-) -> int:
-    """Remove this user's ``zhongli-scored-*`` folders in ``root`` (the temp folder) that are
-    older than ``max_age_s``; return how many went. Left behind by apps that were killed."""
-    folder = Path(root or tempfile.gettempdir())
-    cutoff = time.time() - max_age_s
-    removed = 0
-    for entry in folder.glob(f"{SCORED_PREFIX}*"):
-        try:
-            info = entry.lstat()
-        except OSError:
-            continue
-        mine = info.st_uid == os.getuid()
-        if mine and entry.is_dir() and not entry.is_symlink() and info.st_mtime < cutoff:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
-    return removed
-
-
-def chat_messages(
-    message: object,
-    history: Sequence[Any] | None,
-    system_prompt: object,
-    default_system: str | None = None,
-) -> list[dict[str, str]]:
-    """Check a chat turn and its history; return the messages to send to the model.
-
-    An empty ``system_prompt`` means ``default_system`` (None: mcq's default system turn;
-    "": no system turn).
-    History items are ``{"role": "user"|"assistant", "content": str}``; Gradio 6's
-    ``[{"type": "text", "text": ...}]`` content lists are accepted too.
-    """
-    import mcq
-
-    text = check_text("message", message, LIMITS.message_chars, required=True)
-    system = check_text("system prompt", system_prompt, LIMITS.system_prompt_chars)
-    turns = list(history or [])
-    if len(turns) > 2 * LIMITS.history_turns:
-        raise InputError(
-            f"the conversation is longer than {LIMITS.history_turns} turns; clear it to go on"
-        )
-    system = system or (mcq.SYSTEM_PROMPT if default_system is None else default_system)
-    messages = [{"role": "system", "content": system}] if system else []
-    for i, turn in enumerate(turns):
-        role = turn.get("role") if isinstance(turn, dict) else None
-        if role not in ("user", "assistant"):
-            raise InputError(f"history item {i}: role must be 'user' or 'assistant'")
-        content = _plain_text(turn.get("content"))
-        check_text(f"history item {i}", content, max(LIMITS.message_chars, LIMITS.completion_chars))
-        messages.append({"role": role, "content": content})
-    messages.append({"role": "user", "content": text})
-    return messages
-
-
-def _plain_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        return str(content.get("text") or "")
-    if isinstance(content, list):
-        return "".join(_plain_text(part) for part in content)
-    return ""
+        return score_upload(Path(path), self._preset_for(preset), self._scored_dirs)
 
 
 def _sample(q: Any) -> Any:
@@ -540,17 +430,3 @@ def _preset_name(preset: Any) -> str:
 def _backend_kind(backend: Any) -> str:
     name = getattr(backend, "name", None) or type(backend).__name__
     return str(name).lower().removesuffix("backend")
-
-
-def _write_rows(path: Path, rows: list[dict[str, Any]], *, jsonl: bool) -> None:
-    """Write scored rows atomically: CSV through ``rewards.io.write_csv``, or JSONL."""
-    import rewards.io
-
-    if not jsonl:
-        rewards.io.write_csv(rows, path)
-        return
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)

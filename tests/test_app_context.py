@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import mcq
-from app.helpers import InputError
 from app.service import AppService, ModelChoice
+from mcq.errors import UsageError
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def test_the_visitor_sees_a_note_next_to_a_shortened_answer():
 
 
 def test_a_system_prompt_that_leaves_no_room_is_a_clear_input_error(service):
-    with pytest.raises(InputError, match="shorten the system prompt or lower max tokens"):
+    with pytest.raises(UsageError, match="shorten the system prompt or lower max tokens"):
         service.compare_side("base", "問題？", OPTIONS, "", 0.0, 512, system_prompt="長" * 1900)
 
 
@@ -83,7 +83,7 @@ def test_a_chat_that_fits_is_sent_whole(service):
 
 
 def test_a_message_too_long_for_the_context_on_its_own_is_refused_in_one_line(service):
-    with pytest.raises(InputError, match="shorten the message") as info:
+    with pytest.raises(UsageError, match="shorten the message") as info:
         next(service.chat("長" * 2000, [], "tuned", "", 0.0, 64))
     assert "\n" not in str(info.value)
 

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
+from app import cli, serve
 from app.helpers import (
     LIMITS,
     NEGATED,
-    InputError,
     build_question,
     check_gold,
     check_number,
@@ -20,6 +19,7 @@ from app.helpers import (
     parse_pasted_row,
     summarize_scores,
 )
+from mcq.errors import UsageError
 
 
 def _term(start, end, category="neutral", negated=False, term="x"):
@@ -73,7 +73,7 @@ def test_highlight_spans_accept_spans_in_any_order():
 
 # ---------------------------------------------------------------- limits
 def test_check_text_refuses_text_over_the_limit_with_the_length_in_the_message():
-    with pytest.raises(InputError, match=r"question is too long: 2,001 characters \(limit 2,000\)"):
+    with pytest.raises(UsageError, match=r"question is too long: 2,001 characters \(limit 2,000\)"):
         check_text("question", "問" * 2001, LIMITS.question_chars)
 
 
@@ -82,16 +82,16 @@ def test_check_text_strips_and_accepts_text_at_the_limit():
 
 
 def test_check_text_refuses_non_text_and_missing_required_text():
-    with pytest.raises(InputError, match="must be text"):
+    with pytest.raises(UsageError, match="must be text"):
         check_text("question", {"path": "/etc/passwd"}, 100)
-    with pytest.raises(InputError, match="question is empty"):
+    with pytest.raises(UsageError, match="question is empty"):
         check_text("question", "   ", 100, required=True)
 
 
 def test_check_number_refuses_out_of_range_and_nan():
     assert check_number("temperature", "0.5", 0, 2) == 0.5
     for bad in (3, -1, float("nan"), "hot"):
-        with pytest.raises(InputError, match="temperature"):
+        with pytest.raises(UsageError, match="temperature"):
             check_number("temperature", bad, 0, 2)
 
 
@@ -100,7 +100,7 @@ def test_check_gold_accepts_lowercase_and_empty_and_refuses_other_letters():
     assert check_gold("Ｃ") == "C"
     assert check_gold("") is None
     assert check_gold(None) is None
-    with pytest.raises(InputError, match="gold answer must be one of A, B, C, D"):
+    with pytest.raises(UsageError, match="gold answer must be one of A, B, C, D"):
         check_gold("E")
 
 
@@ -108,9 +108,9 @@ def test_build_question_needs_four_options_within_limits():
     q = build_question("誰？", ["甲", "乙", "丙", "丁"], "c")
     assert q.options == {"A": "甲", "B": "乙", "C": "丙", "D": "丁"}
     assert q.correct_answer == "C"
-    with pytest.raises(InputError, match="option B is empty"):
+    with pytest.raises(UsageError, match="option B is empty"):
         build_question("誰？", ["甲", "", "丙", "丁"])
-    with pytest.raises(InputError, match="option D is too long"):
+    with pytest.raises(UsageError, match="option D is too long"):
         build_question("誰？", ["甲", "乙", "丙", "丁" * (LIMITS.option_chars + 1)])
 
 
@@ -144,7 +144,7 @@ def test_pasted_row_errors_are_one_line():
         ("a\tb\tc\td\te\n" * 3, "paste one row"),
         ("問\t一\t二\t三\t四\tE", "gold answer must be one of"),
     ]:
-        with pytest.raises(InputError, match=message) as info:
+        with pytest.raises(UsageError, match=message) as info:
             parse_pasted_row(bad)
         assert "\n" not in str(info.value)
 
@@ -188,13 +188,13 @@ def test_summarize_scores_means_ignore_empty_cells():
 def test_bad_flags_exit_2_with_one_line(argv, message, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert message in err
+    assert err.startswith("python -m app: error: ") and message in err
     assert err.count("\n") == 1
 
 
 def test_no_flags_serve_demo_base_and_its_grpo_adapter_on_loopback():
-    args = cli.build_parser().parse_args([])
-    models, auth = cli.resolve(args)
+    args = serve.make_parser().parse_args([])
+    models, auth = serve.resolve(args)
     assert models.base_model.endswith("demo-base")
     assert models.adapter.endswith("demo-grpo-adapter")
     assert models.tuned_model is None
@@ -209,7 +209,7 @@ def test_tuned_model_and_adapter_are_mutually_exclusive(capsys):
 
 
 def test_hub_ids_pass_the_flag_check_and_auth_splits_on_the_first_colon():
-    args = cli.build_parser().parse_args(
+    args = serve.make_parser().parse_args(
         [
             "--base-model",
             "Qwen/Qwen2.5-7B-Instruct",
@@ -219,7 +219,7 @@ def test_hub_ids_pass_the_flag_check_and_auth_splits_on_the_first_colon():
             "alice:pa:ss",
         ]
     )
-    models, auth = cli.resolve(args)
+    models, auth = serve.resolve(args)
     assert (models.base_model, models.adapter, auth) == (
         "Qwen/Qwen2.5-7B-Instruct",
         "me/zhongli-lora",
@@ -244,6 +244,6 @@ def test_a_second_full_model_is_refused_on_vllm_and_served_by_transformers_other
     demo = str(Path(__file__).resolve().parents[1] / "assets" / "models" / "demo-grpo")
     assert cli.main(["--tuned-model", demo, "--backend", "vllm"]) == 2
     assert "--backend vllm runs one engine per process" in capsys.readouterr().err
-    args = cli.build_parser().parse_args(["--tuned-model", demo, "--backend", "auto"])
-    models, _ = cli.resolve(args)
+    args = serve.make_parser().parse_args(["--tuned-model", demo, "--backend", "auto"])
+    models, _ = serve.resolve(args)
     assert (models.tuned_model.endswith("demo-grpo"), models.backend) == (True, "transformers")

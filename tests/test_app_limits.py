@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.process import free_port, running_app
-from app.service import SCORED_PREFIX, remove_stale_scored
+from app.uploads import SCORED_PREFIX, remove_stale_scored
 
 CHROMIUM = "/usr/bin/chromium"
 #: Nothing listens on port 9 (discard): a fetch there is the only thing that could reveal one.
