@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:  # also runnable as `python benchmarks/app_load.py
 
 import mcq  # noqa: E402
 from app.process import running_app  # noqa: E402
+from mcq.paths import SAMPLE_TEST, SAMPLE_TRAIN  # noqa: E402
 
 EPILOG = """\
 example:
@@ -72,12 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_requests(n_score: int, n_compare: int, max_tokens: int) -> list[tuple[str, tuple]]:
     """The burst: score requests built from the train sample, compare from the test sample."""
-    train = mcq.load_train(ROOT / "assets" / "data" / "sample_train.tsv")
-    test = mcq.load_test(ROOT / "assets" / "data" / "sample_test.tsv")
+    train = mcq.load_train(SAMPLE_TRAIN)
+    test = mcq.load_test(SAMPLE_TEST)
     requests: list[tuple[str, tuple]] = []
     for i in range(n_score):
         q = train[i % len(train)]
-        completion = f"答案：{q.correct_answer}\n理由：{q.reasoning or ''}"
+        completion = mcq.format_answer(q.correct_answer, q.reasoning)
         options = [q.options[x] for x in mcq.LETTERS]
         requests.append(("score", (completion, q.question, *options, q.correct_answer or "")))
     for i in range(n_compare):

@@ -27,11 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import mcq  # noqa: E402
 import rewards  # noqa: E402
+from mcq.paths import SAMPLE_TRAIN  # noqa: E402
 from rewards.neutrality import load_lexicon  # noqa: E402
 from rewards.text import to_simplified  # noqa: E402
 
-SAMPLE = ROOT / "assets" / "data" / "sample_train.tsv"
+SAMPLE = SAMPLE_TRAIN
 EXTRA_PHRASES = (
     "這個議題可能存在不同觀點，需要權衡各方的利益。",
     "相對而言，這種做法比較平衡。",
@@ -59,7 +61,7 @@ def make_completions(n: int, chars: int, seed: int = 0) -> list[tuple[str, rewar
     for i in range(n):
         row = rng.choice(rows)
         letter = rng.choice("ABCD")
-        head = f"答案：{letter}\n理由：" if i % 10 else "我想了一下這個問題。"
+        head = mcq.format_answer(letter, "") if i % 10 else "我想了一下這個問題。"
         parts = [head]
         length = len(head)
         while length < chars:
