@@ -87,13 +87,17 @@ def served(tmp_path_factory, demo_grpo, repo_root):
         yield server, client
     finally:
         server.send_signal(signal.SIGTERM)  # forwarded to vLLM, which shuts down cleanly
+        stopped_on_sigterm = True
         try:
             server.wait(timeout=60)
         except subprocess.TimeoutExpired:
+            stopped_on_sigterm = False
             server.kill()
             server.wait()
         log.close()
-    assert server.returncode is not None
+    # `inference serve` promises that SIGTERM stops it (and vLLM with it): no kill needed.
+    assert stopped_on_sigterm, "inference serve was still running 60 s after SIGTERM"
+    assert server.returncode != -signal.SIGKILL
 
 
 def test_openai_client_chats_with_the_served_demo_model(served):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from mcq import extract_answer
+from mcq import LETTERS, extract_answer
 from mcq.extract import RULES
 
 REASONING = (
@@ -183,8 +183,11 @@ def test_extracts_expected_letter_and_rule(text, letter, rule):
     assert extract_answer(text) == (letter, rule)
 
 
-def test_case_table_is_large_enough():
-    assert len(CASES) >= 45
+def test_case_table_covers_every_rule_and_every_letter_once_per_text():
+    assert {rule for _, _, rule in CASES} == set(RULES)
+    assert {letter for _, letter, _ in CASES} == {*LETTERS, None}
+    texts = [text for text, _, _ in CASES]
+    assert len(texts) == len(set(texts)), "a case is listed twice"
 
 
 @pytest.mark.parametrize("value", [None, "", 0, 1.5, float("nan"), ["答案：B"]])
