@@ -121,6 +121,9 @@ def _load_file(path_text: str, mtime: float) -> Preset:
                 key: _resolve_model_path(path, value) if key in _FACTORY_PATHS else value
                 for key, value in own.items()
             }
+            judge = own.get("judge")
+            if isinstance(judge, dict) and judge.get("rubric"):  # a rubric file beside the preset
+                own["judge"] = {**judge, "rubric": _resolve_model_path(path, judge["rubric"])}
             raw_settings[str(ref)] = own
         name = resolve_component(str(ref), own).name
         if name in weights:
