@@ -1,0 +1,277 @@
+"""Learned reward models as registry components (the ``reward_model`` factory key).
+
+A preset names one like any component, with settings that say what it is::
+
+    components: {rm: 0.5, correctness: 0.5}
+    settings:
+      rm:
+        reward_model: runs/rm-demo   # a folder (relative to the preset, else to the cwd) or a hub id
+        batch_size: 64               # texts per forward pass
+        max_length: 1024             # tokens; longer texts lose their beginning, never their end
+        device: auto                 # cuda when there is one, else cpu (or "cpu", "cuda:1", ...)
+        dtype: auto                  # bfloat16 where the device computes it natively, else float32
+        temperature: 1.0             # score = sigmoid((logit - center) / temperature)
+        center: 0.0
+
+The model is a sequence classifier with one output (``AutoModelForSequenceClassification``,
+``num_labels=1``), such as ``python -m training rm`` saves; a LoRA adapter folder works too.
+Its logit is mapped to [0, 1] with a logistic sigmoid, so 0.5 means a logit of ``center``;
+``temperature`` > 1 spreads scores away from 0 and 1. The text it reads is
+:func:`reward_text` (question, options, answer) plus the tokenizer's end-of-sequence token,
+exactly as ``training rm`` builds its training texts.
+
+torch and transformers are imported on the first score, never when :mod:`rewards` is imported;
+a loaded model is cached per (path, device) for the life of the process.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mcq.errors import DataError
+from rewards.registry import Component, Sample, component_factory
+
+__all__ = [
+    "DEFAULTS",
+    "load_reward_model",
+    "reward_model_factory",
+    "reward_text",
+    "score_batch",
+    "score_logits",
+    "to_unit",
+]
+
+#: Settings of a ``reward_model`` component and their defaults.
+DEFAULTS: dict[str, Any] = {
+    "batch_size": 32,
+    "max_length": 1024,
+    "device": "auto",
+    "dtype": "auto",
+    "temperature": 1.0,
+    "center": 0.0,
+}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_DTYPES = ("auto", "float32", "bfloat16", "float16")
+_LOADED: dict[tuple[str, str, str], tuple[Any, Any, str]] = {}  # (path, device, dtype) -> loaded
+_LOCK = threading.Lock()
+
+
+def reward_text(
+    completion: str, question: str | None = None, options: Mapping[str, str] | None = None
+) -> str:
+    """The text a reward model reads: question and options when known, then the answer.
+
+    The one format for training (``python -m training rm``) and scoring.
+
+    Example:
+        >>> print(reward_text("答案：B", "哪一項正確？", {"A": "甲", "B": "乙"}))
+        題目：哪一項正確？
+        A. 甲
+        B. 乙
+        回答：答案：B
+        >>> reward_text("答案：B")
+        '回答：答案：B'
+    """
+    lines = []
+    if question and str(question).strip():
+        lines.append(f"題目：{str(question).strip()}")
+    for letter, text in (options or {}).items():
+        if text is not None and str(text).strip():
+            lines.append(f"{letter}. {str(text).strip()}")
+    lines.append(f"回答：{completion}")
+    return "\n".join(lines)
+
+
+def to_unit(logit: float, temperature: float = 1.0, center: float = 0.0) -> float:
+    """Map a reward model's logit to [0, 1]: ``sigmoid((logit - center) / temperature)``.
+
+    Example:
+        >>> to_unit(0.0), round(to_unit(2.0), 4), round(to_unit(2.0, temperature=2.0), 4)
+        (0.5, 0.8808, 0.7311)
+        >>> to_unit(-1000.0), to_unit(1000.0)
+        (0.0, 1.0)
+    """
+    z = (logit - center) / temperature
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@component_factory("reward_model")
+def reward_model_factory(name: str, settings: Mapping[str, Any]) -> Component:
+    """Build the component a preset's ``{reward_model: PATH, ...}`` settings describe.
+
+    Checks the settings without loading anything (a missing folder is a one-line
+    :class:`mcq.DataError` (a ``UsageError``)); the model loads on the first score.
+    """
+    _check_settings(name, settings)
+    where = str(settings["reward_model"])
+
+    def score_one(completion: str, sample: Sample, **options: Any) -> float | None:
+        return score_batch([completion], [sample], **options)[0]
+
+    return Component(
+        name=name,
+        description=f"learned reward model {where} (sigmoid of its score)",
+        func=score_one,
+        source="factory:reward_model",
+        batch=score_batch,
+    )
+
+
+def score_batch(
+    completions: Sequence[str], samples: Sequence[Sample], **settings: Any
+) -> list[float | None]:
+    """Score completions with the reward model named in ``settings`` (one value in [0, 1] each)."""
+    options = {**DEFAULTS, **settings}
+    if not completions:
+        return []
+    model, tokenizer, device = load_reward_model(
+        str(options["reward_model"]), options["device"], options["dtype"]
+    )
+    eos = tokenizer.eos_token or ""
+    texts = [
+        reward_text(c, s.question if s else None, s.options if s else None) + eos
+        for c, s in zip(completions, samples, strict=True)
+    ]
+    logits = score_logits(
+        model, tokenizer, texts, int(options["batch_size"]), int(options["max_length"]), device
+    )
+    temperature, center = float(options["temperature"]), float(options["center"])
+    return [to_unit(v, temperature, center) for v in logits]
+
+
+def score_logits(
+    model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int, max_length: int, device: str
+) -> list[float]:
+    """The model's raw score for each text (already formatted, end token included), in order.
+
+    Texts of similar length share a batch (less padding); a text over ``max_length`` tokens
+    loses its beginning, so the answer at its end is always read.
+    """
+    import torch
+
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    logits: list[float] = [0.0] * len(texts)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = tokenizer(
+                [texts[i] for i in chunk],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                add_special_tokens=False,
+                return_tensors="pt",
+            ).to(device)
+            out = model(**batch).logits[:, 0].float().tolist()
+            for i, value in zip(chunk, out, strict=True):
+                logits[i] = value
+    return logits
+
+
+def load_reward_model(path: str, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any, str]:
+    """Load (once per path, device and dtype) a reward model, its tokenizer, and the device used.
+
+    Raises:
+        mcq.DataError: the folder or hub id cannot be loaded as a one-output sequence classifier.
+    """
+    device = _device(device)
+    dtype = _dtype(device) if dtype == "auto" else dtype
+    key = (path, device, dtype)
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = (*_load(path, device, dtype), device)
+    return _LOADED[key]
+
+
+def _load(path: str, device: str, dtype: str) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    kwargs = {"num_labels": 1, "dtype": getattr(torch, dtype)}
+
+    folder = Path(path).expanduser()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            path, padding_side="right", truncation_side="left"
+        )
+        if (folder / "adapter_config.json").is_file():
+            from peft import AutoPeftModelForSequenceClassification
+
+            model = AutoPeftModelForSequenceClassification.from_pretrained(path, **kwargs)
+            model = model.merge_and_unload()
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+    except (OSError, ValueError) as err:
+        raise DataError(f"reward_model {path}: cannot load it ({_first_line(err)})") from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model.to(device).eval(), tokenizer
+
+
+def _device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _dtype(device: str) -> str:
+    """bfloat16 where the device computes it natively (a recent GPU; a CPU with AVX512-BF16 or
+    AMX, where it is several times faster than float32), else float32."""
+    import torch
+
+    if device.startswith("cuda"):
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    if device == "cpu":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        if any(getattr(torch.cpu, check, lambda: False)() for check in checks):
+            return "bfloat16"
+    return "float32"
+
+
+def _check_settings(name: str, settings: Mapping[str, Any]) -> None:
+    where = settings.get("reward_model")
+    if not isinstance(where, str) or not where.strip():
+        raise DataError(f"component {name!r}: reward_model must be a folder or a hub id")
+    unknown = sorted(set(settings) - {"reward_model", *DEFAULTS})
+    if unknown:
+        known = ", ".join(["reward_model", *DEFAULTS])
+        raise DataError(f"component {name!r}: unknown settings {unknown} (known: {known})")
+    folder = Path(where).expanduser()
+    if folder.exists():
+        if not folder.is_dir() or not (folder / "config.json").is_file():
+            raise DataError(f"reward_model {where}: not a model folder (no config.json)")
+    elif not _HUB_ID.match(where):
+        raise DataError(f"reward_model {where}: folder not found")
+    for key in ("batch_size", "max_length"):
+        value = settings.get(key, DEFAULTS[key])
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise DataError(f"component {name!r}: {key} must be a positive integer, not {value!r}")
+    temperature = settings.get("temperature", DEFAULTS["temperature"])
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, int | float)
+        or temperature <= 0
+    ):
+        raise DataError(f"component {name!r}: temperature must be a number > 0")
+    if settings.get("dtype", "auto") not in _DTYPES:
+        raise DataError(f"component {name!r}: dtype must be one of {', '.join(_DTYPES)}")
+    center = settings.get("center", DEFAULTS["center"])
+    if isinstance(center, bool) or not isinstance(center, int | float):
+        raise DataError(f"component {name!r}: center must be a number")
+
+
+def _first_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else err.__class__.__name__

@@ -1,0 +1,162 @@
+"""The heavy half of ``python -m training rm``: TRL's ``RewardConfig``, the model, the trainer,
+and the held-out pairwise accuracy.
+
+Imports torch, transformers and TRL at the top, so :mod:`training.rm` imports this module only
+when a run (or its ``--help``) needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from trl import ModelConfig, RewardConfig
+
+from mcq.errors import UsageError
+from rewards.learned import score_logits
+from training.grpo_trainer import _has_accelerator, device_supports_bf16, quantization_config
+from training.runlog import log, make_callback, one_line
+
+__all__ = ["RewardTrainingConfig", "build_trainer", "load_reward_base", "pairwise_accuracy"]
+
+
+@dataclass
+class RewardTrainingConfig(RewardConfig):
+    """TRL's ``RewardConfig``, fitted to the device as ``training grpo`` fits ``GRPOConfig``:
+    the CPU when there is no GPU, ``bf16`` only where the device computes it natively."""
+
+    def __post_init__(self):
+        self.device_notes: list[tuple[int, str]] = []
+        if not self.use_cpu and not _has_accelerator():
+            self.use_cpu = True
+            self.device_notes.append((logging.INFO, "no GPU found: training on the CPU"))
+        if self.bf16 is None:
+            self.bf16 = not self.fp16 and device_supports_bf16(self.use_cpu)
+        elif self.bf16 and not device_supports_bf16(self.use_cpu):
+            self.bf16 = False
+            self.device_notes.append(
+                (logging.WARNING, "bf16 asked for but this device lacks it: using float32")
+            )
+        super().__post_init__()
+
+
+def build_trainer(train_pairs, eval_pairs, training_args: RewardConfig, model_args: ModelConfig):
+    """Tokenizer → one-output classifier (LoRA ``SEQ_CLS`` when asked) → ``RewardTrainer``."""
+    from datasets import Dataset
+    from trl import RewardTrainer, get_peft_config
+
+    tokenizer = load_tokenizer(model_args, training_args)
+    model = load_reward_base(model_args, training_args)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    if model_args.use_peft and model_args.lora_task_type != "SEQ_CLS":
+        log.info("LoRA task type %s -> SEQ_CLS (a reward model)", model_args.lora_task_type)
+        model_args.lora_task_type = "SEQ_CLS"
+
+    def rows(pairs):
+        return Dataset.from_list(
+            [{"chosen": p["chosen"], "rejected": p["rejected"]} for p in pairs]
+        )
+
+    return RewardTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=rows(train_pairs),
+        eval_dataset=rows(eval_pairs) if eval_pairs else None,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+        callbacks=[make_callback()],
+    )
+
+
+def load_tokenizer(model_args: ModelConfig, training_args: RewardConfig):
+    """The base model's tokenizer, with a pad token (its end token when it has none)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            model_args.model_name_or_path,
+            revision=model_args.model_revision,
+            trust_remote_code=training_args.trust_remote_code,
+        )
+    except OSError as err:
+        raise UsageError(
+            f"cannot load a tokenizer from {model_args.model_name_or_path}: {one_line(err)}"
+        ) from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_reward_base(model_args: ModelConfig, training_args: RewardConfig):
+    """``AutoModelForSequenceClassification`` with one output from any causal-LM checkpoint.
+
+    The classification head (``score``) starts random; the transformer comes from the checkpoint.
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    dtype = model_args.dtype
+    if dtype == "bfloat16" and not training_args.bf16:
+        log.warning("model dtype bfloat16 needs bf16 training, which is off here: loading float32")
+        dtype = "float32"
+    kwargs: dict[str, Any] = dict(training_args.model_init_kwargs or {})
+    training_args.model_init_kwargs = None  # used here; TRL would warn that it ignores them
+    kwargs.update(
+        num_labels=1,
+        revision=model_args.model_revision,
+        trust_remote_code=training_args.trust_remote_code,
+        dtype=dtype,
+    )
+    if model_args.attn_implementation:
+        kwargs["attn_implementation"] = model_args.attn_implementation
+    if model_args.load_in_4bit or model_args.load_in_8bit:
+        kwargs["quantization_config"] = quantization_config(model_args, training_args)
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            model_args.model_name_or_path, **kwargs
+        )
+    except (OSError, ValueError) as err:
+        raise UsageError(
+            f"cannot load model {model_args.model_name_or_path}: {one_line(err)}"
+        ) from None
+    log.info(
+        "reward model from %s: %.1fM parameters, dtype %s, bf16 training %s, LoRA %s",
+        model_args.model_name_or_path,
+        sum(p.numel() for p in model.parameters()) / 1e6,
+        dtype,
+        training_args.bf16,
+        model_args.use_peft,
+    )
+    return model
+
+
+def pairwise_accuracy(trainer: Any, pairs, batch_size: int) -> dict[str, Any]:
+    """Score held-out pairs with the trained model: RewardBench-style pairwise accuracy.
+
+    A pair is right only when the chosen text scores strictly higher; ties are counted wrong
+    and reported on their own. ``ci`` is the exact (Clopper-Pearson) 95% interval.
+    """
+    from scipy.stats import binomtest
+
+    model, tokenizer = trainer.model, trainer.processing_class
+    was_training = model.training
+    model.eval()
+    eos = tokenizer.eos_token or ""
+    texts = [p["chosen"] + eos for p in pairs] + [p["rejected"] + eos for p in pairs]
+    device = str(next(model.parameters()).device)
+    max_length = trainer.args.max_length or 1024
+    logits = score_logits(model, tokenizer, texts, batch_size, max_length, device)
+    model.train(was_training)
+    n = len(pairs)
+    margins = [logits[i] - logits[n + i] for i in range(n)]
+    right = sum(m > 0 for m in margins)
+    ties = sum(m == 0 for m in margins)
+    ci = binomtest(right, n).proportion_ci(confidence_level=0.95)
+    return {
+        "accuracy": right / n,
+        "ties": ties / n,
+        "n": n,
+        "ci": [float(ci.low), float(ci.high)],
+        "accuracy_without_ties": right / (n - ties) if n > ties else None,
+        "mean_margin": sum(margins) / n,
+    }
