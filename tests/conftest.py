@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO_ROOT / "assets" / "data"
-MODELS_DIR = REPO_ROOT / "assets" / "models"
+from mcq.paths import DATA as DATA_DIR
+from mcq.paths import MODELS as MODELS_DIR
+from mcq.paths import REPO_ROOT
 
 
 def _existing(path: Path, hint: str) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import logging
 import re
 
@@ -157,14 +156,6 @@ def test_tokenizer_without_chat_template_falls_back_to_plain_text(caplog):
         text = render_prompt(QUESTION, tiny_tokenizer(None))
     assert text == render_prompt(QUESTION)
     assert "no chat template" in caplog.text
-
-
-@pytest.mark.parametrize("module", ["mcq.extract", "mcq.loaders", "mcq.prompt", "mcq.fit"])
-def test_docstring_examples_run(module):
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_public_names_of_the_contract_are_exported():
