@@ -17,13 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import mcq
+from mcq.cli import command_parser
+from mcq.errors import UsageError
 
-__all__ = ["DataReport", "add_parser", "check_file", "format_report", "run"]
+__all__ = ["DataReport", "check_file", "format_report", "main", "make_parser"]
 
 EPILOG = """\
 examples:
-  python -m training check-data assets/data/sample_train.tsv
-  python -m training check-data data/train.tsv --tokenizer Qwen/Qwen2.5-7B-Instruct --json
+  python -m training check-data --input assets/data/sample_train.tsv
+  python -m training check-data --input data/train.tsv --tokenizer Qwen/Qwen2.5-7B-Instruct --json
 exit codes: 0 clean, 2 invalid rows (each listed with its line) or an unreadable file.
 """
 
@@ -125,16 +127,25 @@ def format_report(report: DataReport, max_prompt_length: int = 512) -> str:
     return "\n".join(lines)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``check-data`` on the ``python -m training`` subcommands."""
-    parser = sub.add_parser(
+def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
+    """The ``check-data`` parser; the file may also be given as the old positional argument.
+
+    Example:
+        >>> make_parser().parse_args(["data.tsv"]).file  # the old spelling
+        'data.tsv'
+    """
+    parser = command_parser(
+        subparsers,
         "check-data",
         help="row count, answer balance, lengths, duplicates and invalid rows of a data file",
         description=__doc__.splitlines()[0].split(": ", 1)[1],
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m training check-data",
     )
-    parser.add_argument("file", help="training TSV/CSV (or a test file with --kind test)")
+    parser.add_argument(
+        "--input", dest="input", help="training TSV/CSV (or a test file with --kind test)"
+    )
+    parser.add_argument("file", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument(
         "--kind", choices=("train", "test"), default="train", help="file layout (default: train)"
     )
@@ -156,18 +167,17 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="prompt variant the tokens are counted with (assets/prompts/ name or YAML path)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.set_defaults(run=run)
+    parser.set_defaults(func=main)
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     """Print the report; 2 when there are invalid rows."""
+    path = _input_file(args)
     prompt = mcq.load_prompt(args.prompt)  # a bad one is a DataError: one line, exit 2
     tokenizer = None
     if args.tokenizer:
         from transformers import AutoTokenizer
-
-        from training.errors import UsageError
 
         try:
             tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
@@ -175,19 +185,25 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"cannot load tokenizer {args.tokenizer}: {str(err).splitlines()[0]}"
             ) from None
-    report = check_file(args.file, args.kind, tokenizer, args.max_prompt_length, prompt)
+    report = check_file(path, args.kind, tokenizer, args.max_prompt_length, prompt)
     if args.json:
         data = asdict(report) | {"rows": report.rows}
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print(format_report(report, args.max_prompt_length))
     if report.invalid:
-        print(
-            f"error: {args.file}: {len(report.invalid)} invalid rows (listed above)",
-            file=sys.stderr,
-        )
-        return 2
+        sys.stdout.flush()  # the rows come first, then the one error line
+        raise UsageError(f"{path}: {len(report.invalid)} invalid rows (listed above)")
     return 0
+
+
+def _input_file(args: argparse.Namespace) -> str:
+    if args.input and args.file and args.input != args.file:
+        raise UsageError("give the data file once (--input FILE)")
+    path = args.input or args.file
+    if not path:
+        raise UsageError("--input FILE is required (the training or test TSV/CSV)")
+    return path
 
 
 def _stats(values: list[int]) -> dict[str, float]:

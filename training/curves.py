@@ -13,15 +13,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mcq.cli import command_parser
+from mcq.errors import UsageError
 from mcq.files import refuse_overwrite
-from training.errors import UsageError
 
-__all__ = ["add_parser", "find_trainer_state", "load_history", "plot_curves", "run"]
+__all__ = ["find_trainer_state", "load_history", "main", "make_parser", "plot_curves"]
 
 EPILOG = """\
 examples:
-  python -m training curves runs/qwen2.5-7b-qlora --out curves.png
-  python -m training curves runs/qwen2.5-7b-qlora/checkpoint-400
+  python -m training curves --input runs/qwen2.5-7b-qlora --output curves.png
+  python -m training curves --input runs/qwen2.5-7b-qlora/checkpoint-400
 Reads the run's trainer_state.json, or its newest checkpoint's while the run is going.
 """
 
@@ -148,31 +149,39 @@ def _line(ax: Any, history: list[dict[str, float]], key: str, label: str, **styl
     return True
 
 
-def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``curves`` on the ``python -m training`` subcommands."""
-    parser = sub.add_parser(
+def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
+    """The ``curves`` parser; the run folder may also be given as the old positional argument."""
+    parser = command_parser(
+        subparsers,
         "curves",
         help="plot reward, KL, loss and completion length from a run",
         description=__doc__.splitlines()[0].split(": ", 1)[1],
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m training curves",
     )
-    parser.add_argument("run_dir", help="training run folder (or one of its checkpoints)")
-    parser.add_argument("--out", help="PNG to write (default: RUN_DIR/curves.png)")
+    parser.add_argument(
+        "--input", metavar="RUN_DIR", help="training run folder (or one of its checkpoints)"
+    )
+    parser.add_argument("run_dir", nargs="?", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help="PNG to write (default: RUN_DIR/curves.png)")
+    parser.add_argument("--out", dest="output", help=argparse.SUPPRESS)
     parser.add_argument("--title", default=None, help="figure title (default: the run folder name)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(func=main)
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
-    """CLI entry: find the state, plot, print where the PNG went."""
-    state_file = find_trainer_state(args.run_dir)
+def main(args: argparse.Namespace) -> int:
+    """Find the state, plot, print where the PNG went."""
+    run_dir = args.input or args.run_dir
+    if not run_dir or (args.input and args.run_dir and args.input != args.run_dir):
+        raise UsageError("give the run folder once (--input RUN_DIR)")
+    state_file = find_trainer_state(run_dir)
     history = load_history(state_file)
     if not history:
         raise UsageError(f"{state_file}: no logged training steps yet")
-    out = Path(args.out) if args.out else Path(args.run_dir) / "curves.png"
+    out = Path(args.output) if args.output else Path(run_dir) / "curves.png"
     refuse_overwrite(out, [state_file])
-    title = args.title if args.title is not None else Path(args.run_dir).resolve().name
+    title = args.title if args.title is not None else Path(run_dir).resolve().name
     plot_curves(history, out, title)
     print(f"{out}: {len(history)} logged steps from {state_file}")
     return 0

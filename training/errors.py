@@ -1,9 +1,10 @@
-"""The error type for mistakes a user of ``python -m training`` can fix."""
+"""Moved: the one user-error type is :class:`mcq.errors.UsageError`.
+
+Re-exported here for one release so ``from training.errors import UsageError`` keeps working.
+"""
 
 from __future__ import annotations
 
+from mcq.errors import UsageError
+
 __all__ = ["UsageError"]
-
-
-class UsageError(Exception):
-    """A mistake in the arguments or inputs; ``str(err)`` is one line for the user (exit code 2)."""

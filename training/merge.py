@@ -3,7 +3,7 @@
 The merged folder holds ``config.json``, safetensors weights, the generation config and the
 tokenizer (with its chat template), so ``vllm.LLM(DIR)`` and
 ``AutoModelForCausalLM.from_pretrained(DIR)`` both load it. It is written to a scratch folder
-beside ``--out`` and moved into place at the end: an interrupted merge leaves nothing behind.
+beside ``--output-dir`` and moved into place at the end: an interrupted merge leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -14,19 +14,21 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
+from mcq.cli import command_parser
+from mcq.errors import UsageError
 from mcq.files import check_output_folder
-from training.errors import UsageError
 
-__all__ = ["add_parser", "adapter_base", "merge_adapter", "run"]
+__all__ = ["adapter_base", "main", "make_parser", "merge_adapter"]
 
 log = logging.getLogger(__name__)
 
 EPILOG = """\
 examples:
-  python -m training merge --adapter runs/qwen2.5-7b-qlora --out runs/qwen2.5-7b-merged
+  python -m training merge --adapter runs/qwen2.5-7b-qlora --output-dir runs/qwen2.5-7b-merged
   python -m training merge --base assets/models/demo-base \\
-      --adapter assets/models/demo-grpo-adapter --out /tmp/demo-merged --overwrite
+      --adapter assets/models/demo-grpo-adapter --output-dir /tmp/demo-merged --overwrite
 --base defaults to the base model named in the adapter's adapter_config.json.
 """
 
@@ -57,13 +59,15 @@ def merge_adapter(
     base = base or adapter_base(adapter)
     if not base:
         raise UsageError(f"{adapter}: adapter_config.json names no base model; pass --base")
-    check_output_folder(out, "--out")
+    check_output_folder(out, "--output-dir")
     for given, flag in ((adapter, "--adapter"), (base, "--base")):
         if Path(given).exists() and out.resolve() == Path(given).resolve():
-            raise UsageError(f"--out {out}: is the {flag} folder itself; choose another folder")
+            raise UsageError(
+                f"--output-dir {out}: is the {flag} folder itself; choose another folder"
+            )
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UsageError(
-            f"{out} already exists and is not empty; pass --overwrite or choose another --out"
+            f"{out} already exists and is not empty; pass --overwrite or choose another --output-dir"
         )
 
     import torch
@@ -103,14 +107,15 @@ def _replace_dir(new: Path, target: Path) -> None:
     shutil.rmtree(old)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``merge`` on the ``python -m training`` subcommands."""
-    parser = sub.add_parser(
+def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
+    """The ``merge`` parser (``--out`` is the old, hidden spelling of ``--output-dir``)."""
+    parser = command_parser(
+        subparsers,
         "merge",
         help="merge a LoRA adapter into its base model (for vLLM)",
         description="Merge a LoRA adapter into its base model and save model + tokenizer.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m training merge",
     )
     parser.add_argument(
         "--adapter", required=True, help="PEFT adapter folder (a training run folder works)"
@@ -118,22 +123,29 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--base", help="base model (hub id or folder); default: from adapter_config.json"
     )
-    parser.add_argument("--out", required=True, help="folder to write the merged model to")
+    parser.add_argument(
+        "--output-dir", dest="output_dir", help="folder to write the merged model to"
+    )
+    parser.add_argument("--out", "--output_dir", dest="output_dir", help=argparse.SUPPRESS)
     parser.add_argument(
         "--dtype",
         choices=("auto", "bfloat16", "float16", "float32"),
         default="auto",
         help="dtype of the merged weights (default: the base model's)",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    parser.set_defaults(run=run)
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace --output-dir if it exists"
+    )
+    parser.set_defaults(func=main)
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
-    """CLI entry: merge and print where the model went."""
+def main(args: argparse.Namespace) -> int:
+    """Merge and print where the model went."""
+    if not args.output_dir:
+        raise UsageError("--output-dir is required (the folder for the merged model)")
     out = merge_adapter(
-        args.adapter, args.out, args.base, dtype=args.dtype, overwrite=args.overwrite
+        args.adapter, args.output_dir, args.base, dtype=args.dtype, overwrite=args.overwrite
     )
     print(f"merged model written to {out}")
     return 0

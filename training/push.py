@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from mcq.files import check_output_folder
-from training.errors import UsageError
+from mcq.cli import command_parser
+from mcq.errors import UsageError
+from mcq.files import check_output_folder, write_atomic
 
-__all__ = ["add_parser", "files_to_upload", "model_card", "push", "run"]
+__all__ = ["files_to_upload", "main", "make_parser", "model_card", "push"]
 
 EPILOG = """\
 examples:
-  python -m training push runs/qwen2.5-7b-qlora --repo-id me/zhongli-qwen2.5-7b --dry-run
-  python -m training push runs/qwen2.5-7b-merged --repo-id me/zhongli-qwen2.5-7b-merged --private
+  python -m training push --input runs/qwen2.5-7b-qlora --repo-id me/zhongli-qwen2.5-7b --dry-run
+  python -m training push --input runs/qwen2.5-7b-merged --repo-id me/zhongli-qwen2.5-7b-merged --private
 A real push needs a Hugging Face token (`hf auth login` or HF_TOKEN).
---dry-run writes README.md (the card) and files.txt to --out (default RUN/push-preview).
+--dry-run writes README.md (the card) and files.txt to --output-dir (default RUN/push-preview).
 """
 
 PREVIEW_DIR = "push-preview"
@@ -181,13 +181,13 @@ def push(
     card = model_card(folder, repo_id)
     if dry_run:
         preview = Path(out) if out else folder / PREVIEW_DIR
-        check_output_folder(preview, "--out")
+        check_output_folder(preview, "--output-dir")
         preview.mkdir(parents=True, exist_ok=True)
-        _write_atomic(preview / "README.md", card)
+        write_atomic(preview / "README.md", card)
         listing = [f"{rel}\t{(folder / rel).stat().st_size}" for rel in files] + [
             "README.md\t(generated)"
         ]
-        _write_atomic(preview / "files.txt", "\n".join(listing) + "\n")
+        write_atomic(preview / "files.txt", "\n".join(listing) + "\n")
         return preview, files
 
     from huggingface_hub import HfApi
@@ -214,40 +214,48 @@ class PushFailed(RuntimeError):
     """The hub refused or could not be reached; ``str(err)`` is one line (exit code 1)."""
 
 
-def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``push`` on the ``python -m training`` subcommands."""
-    parser = sub.add_parser(
+def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
+    """The ``push`` parser; the folder may also be given as the old positional argument."""
+    parser = command_parser(
+        subparsers,
         "push",
         help="upload a run or merged model to the hub with a generated model card",
         description=__doc__.splitlines()[0].split(": ", 1)[1],
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m training push",
     )
     parser.add_argument(
-        "folder", metavar="RUN_OR_MODEL", help="training run folder or merged model folder"
+        "--input", metavar="RUN_OR_MODEL", help="training run folder or merged model folder"
     )
+    parser.add_argument("folder", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--repo-id", required=True, help="hub repository, e.g. user/zhongli-qwen")
     parser.add_argument("--private", action="store_true", help="create the repository as private")
     parser.add_argument(
         "--dry-run", action="store_true", help="write the card and file list; no network"
     )
     parser.add_argument(
-        "--out", help=f"where --dry-run writes (default: RUN_OR_MODEL/{PREVIEW_DIR})"
+        "--output-dir",
+        dest="output_dir",
+        help=f"where --dry-run writes (default: RUN_OR_MODEL/{PREVIEW_DIR})",
     )
-    parser.set_defaults(run=run)
+    parser.add_argument("--out", "--output_dir", dest="output_dir", help=argparse.SUPPRESS)
+    parser.set_defaults(func=main)
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
-    """CLI entry; exit 1 with one line when the hub push fails."""
+def main(args: argparse.Namespace) -> int:
+    """Push (or preview); exit 1 with one line when the hub push fails."""
     import sys
 
+    folder = args.input or args.folder
+    if not folder or (args.input and args.folder and args.input != args.folder):
+        raise UsageError("give the run or model folder once (--input RUN_OR_MODEL)")
     try:
         preview, files = push(
-            args.folder, args.repo_id, private=args.private, dry_run=args.dry_run, out=args.out
+            folder, args.repo_id, private=args.private, dry_run=args.dry_run, out=args.output_dir
         )
     except PushFailed as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"python -m training push: error: {err}", file=sys.stderr)
         return 1
     if preview is not None:
         print(f"dry run: card and list of {len(files)} files written to {preview}")
@@ -313,9 +321,3 @@ def _read_json(path: Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

