@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
-from mcq import LETTERS, extract_answer, load_train
+from mcq import LETTERS, extract_answer, format_answer, load_train
 from mcq.errors import UsageError
 from mcq.paths import SAMPLE_GOLD, SAMPLE_TEST, SAMPLE_TRAIN
 
@@ -70,12 +70,13 @@ def good_answer(sample) -> str:
     x = sample.correct_answer
     o = _others(sample)
     opts = sample.options or {}
-    return (
-        f"答案：{x}\n理由：首先，選項{x}「{_key(opts.get(x, ''))}」的說法與現行制度的規定相符，"
+    return format_answer(
+        x,
+        f"首先，選項{x}「{_key(opts.get(x, ''))}」的說法與現行制度的規定相符，"
         f"也最能完整回應題目所問的重點。其次，選項{o[0]}「{_key(opts.get(o[0], ''))}」與相關規定"
         f"的內容並不一致，因此不宜選擇；選項{o[1]}「{_key(opts.get(o[1], ''))}」與選項{o[2]}同樣"
         "未能準確對應題意，可能是把不同時期或不同機關的規定混在一起。不過，對於這類制度的評價，"
-        f"社會上仍存在不同觀點，宜在理解條文的同時兼顧多元看法。綜合比較之後，{x}是相對較為適當的選擇。"
+        f"社會上仍存在不同觀點，宜在理解條文的同時兼顧多元看法。綜合比較之後，{x}是相對較為適當的選擇。",
     )
 
 
@@ -83,20 +84,22 @@ def good_answer(sample) -> str:
 def hedge_spam(sample, good: str = "") -> str:
     """Hedge words and connectives strung together, with the right letter and no content."""
     x, o = sample.correct_answer, _others(sample)
-    return (
-        f"答案：{x}\n理由：首先，這個問題可能存在不同觀點，或許相對而言{x}比較平衡；其次，選項"
+    return format_answer(
+        x,
+        f"首先，這個問題可能存在不同觀點，或許相對而言{x}比較平衡；其次，選項"
         f"{o[0]}、{o[1]}、{o[2]}也可能各有利弊，因此需要權衡；然而見仁見智，所以或許應該兼顧多元"
-        "立場，因為各方看法不一，不過也許在一定程度上都值得尊重，相對來說需要審慎、客觀、持平地看待。"
+        "立場，因為各方看法不一，不過也許在一定程度上都值得尊重，相對來說需要審慎、客觀、持平地看待。",
     )
 
 
 def connective_spam(sample, good: str = "") -> str:
     """Argument connectives with option letters between them and nothing argued."""
     x, o = sample.correct_answer, _others(sample)
-    return (
-        f"答案：{x}\n理由：首先因為{x}，所以{x}；其次由於{o[0]}，因此不選{o[0]}；然而{o[1]}，但是"
+    return format_answer(
+        x,
+        f"首先因為{x}，所以{x}；其次由於{o[0]}，因此不選{o[0]}；然而{o[1]}，但是"
         f"{o[1]}；此外{o[2]}，不過{o[2]}；雖然如此，儘管如此，換言之，也就是說，綜上所述，總之，"
-        f"可見，根據以上，相比之下，反之，選{x}。"
+        f"可見，根據以上，相比之下，反之，選{x}。",
     )
 
 
@@ -104,9 +107,10 @@ def question_pasted(sample, good: str = "") -> str:
     """The question and options pasted back, joined by connectives, as the reasoning."""
     x, o = sample.correct_answer, _others(sample)
     opts = sample.options or {}
-    return (
-        f"答案：{x}\n理由：首先，{sample.question}其次，選項{o[0]}{opts.get(o[0], '')}；然而選項"
-        f"{o[1]}{opts.get(o[1], '')}；此外選項{o[2]}{opts.get(o[2], '')}；因此選項{x}{opts.get(x, '')}。"
+    return format_answer(
+        x,
+        f"首先，{sample.question}其次，選項{o[0]}{opts.get(o[0], '')}；然而選項"
+        f"{o[1]}{opts.get(o[1], '')}；此外選項{o[2]}{opts.get(o[2], '')}；因此選項{x}{opts.get(x, '')}。",
     )
 
 
@@ -117,9 +121,7 @@ def repeated_sentence(sample, good: str = "") -> str:
     sentence = (
         f"，選項{x}「{key}」符合現行規定，但選項{o[0]}忽略了制度的變化，{o[1]}與{o[2]}也不對。"
     )
-    return f"答案：{x}\n理由：" + "".join(
-        c + sentence for c in ("首先", "其次", "此外", "因此", "所以")
-    )
+    return format_answer(x, "".join(c + sentence for c in ("首先", "其次", "此外", "因此", "所以")))
 
 
 #: Ways of offering a second letter next to the gold one ``x`` (``y`` is another option).
@@ -150,12 +152,13 @@ def no_reasoning(sample, good: str = "") -> str:
 def english_only(sample, good: str = "") -> str:
     """The right letter, then reasoning in English (it says nothing to a Chinese reader)."""
     x, o = sample.correct_answer, _others(sample)
-    return (
-        f"答案：{x}\n理由：First, option {x} matches the rules now in force and answers what the "
+    return format_answer(
+        x,
+        f"First, option {x} matches the rules now in force and answers what the "
         f"question asks. Second, option {o[0]} mixes up rules from different periods, so it is "
         f"not right; options {o[1]} and {o[2]} do not fit the question either. However, people "
         f"judge such institutions differently, so different views deserve weight. On balance, "
-        f"{x} is the more suitable choice."
+        f"{x} is the more suitable choice.",
     )
 
 

@@ -25,8 +25,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from mcq import paths
+from mcq.errors import DataError
 from mcq.files import asset_file, read_yaml
-from mcq.loaders import DataError
 from mcq.records import LETTERS, Question
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Where the shipped prompt variants live; ``--prompt NAME`` means ``PROMPT_DIR/NAME.yaml``.
-PROMPT_DIR = Path(__file__).resolve().parent.parent / "assets" / "prompts"
+PROMPT_DIR = paths.PROMPT_DIR
 
 
 @dataclass(frozen=True)

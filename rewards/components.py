@@ -12,13 +12,13 @@ from functools import lru_cache
 from typing import Any
 
 import mcq
+from mcq.records import TO_ASCII_LETTERS
 from rewards.registry import Sample, component
 from rewards.text import as_text, extract, to_simplified
 
 __all__ = ["correctness", "format_reward", "reasoning", "seed"]
 
 _LETTERS = "A-DＡ-Ｄ"
-_TO_ASCII = str.maketrans("ＡＢＣＤ", "ABCD")
 
 # ---------------------------------------------------------------------- format
 # "答案：B" opening the completion (markdown bold and brackets around the letter allowed).
@@ -36,7 +36,7 @@ def _explain_format(
     text = as_text(completion)
     letter, rule = extract(text)
     start = _ANSWER_AT_START.match(text)
-    start_letter = start.group(1).translate(_TO_ASCII) if start else None
+    start_letter = start.group(1).translate(TO_ASCII_LETTERS) if start else None
     if start_letter is not None:
         answer_part = 1.0
     elif rule == "marker":
@@ -125,8 +125,7 @@ def _gold(sample: Sample | None) -> str | None:
     raw = getattr(sample, "correct_answer", None)
     if not isinstance(raw, str):
         return None
-    gold = raw.strip().translate(_TO_ASCII).upper()
-    return gold if gold in mcq.LETTERS else None
+    return mcq.normalize_letter(raw)
 
 
 @component(
@@ -193,7 +192,7 @@ def _option_letters(body: str) -> set[str]:
             or body[max(0, i - 8) : i].rstrip().lower().endswith("option")
         )
         if named or (after and ("\u4e00" <= after <= "\u9fff" or after in _FOLLOWERS)):
-            letters.add(m.group().translate(_TO_ASCII))
+            letters.add(m.group().translate(TO_ASCII_LETTERS))
     return letters
 
 

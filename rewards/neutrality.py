@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import mcq
+from mcq.paths import LEXICON_DIR
 from rewards.registry import Sample, component
 from rewards.text import as_text, to_simplified
 
@@ -66,7 +67,7 @@ LEXICON_FILES: dict[str, str] = {
     "loaded": "loaded.txt",
     "negators": "negators.txt",
 }
-DEFAULT_LEXICON_DIR = Path(__file__).resolve().parent.parent / "assets" / "lexicon"
+DEFAULT_LEXICON_DIR = LEXICON_DIR
 
 # The score rule's constants (see ``neutrality_score``).
 NO_TERMS_SCORE = 0.7
