@@ -29,12 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+# Run as a script (``python benchmarks/generation.py``): make the repository importable first.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DEFAULT_MODEL = REPO_ROOT / "assets" / "models" / "demo-base"
-DEFAULT_INPUT = REPO_ROOT / "assets" / "data" / "sample_test.tsv"
+from mcq.paths import DEMO_BASE as DEFAULT_MODEL  # noqa: E402
+from mcq.paths import REPO_ROOT  # noqa: E402
+from mcq.paths import SAMPLE_TEST as DEFAULT_INPUT  # noqa: E402
+
 PATHS = ("vllm", "hf-batched", "hf-single")
 
 #: Shapes for --random-init-shape (random weights, the demo tokenizer; only speed matters).

@@ -12,11 +12,8 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from mcq.cli import command_parser, run_command
-from mcq.errors import UsageError
+from mcq.cli import run_command
 
 __all__ = ["COMMANDS", "main", "make_parser"]
 
@@ -28,6 +25,7 @@ COMMANDS = (
     "evals.commands.neutrality",
     "evals.commands.probe",
     "evals.commands.rewards",
+    "evals.demo",
 )
 
 EPILOG = """\
@@ -55,7 +53,6 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(name).make_parser(sub)
-    demo_report_parser(sub)
     return parser
 
 
@@ -68,67 +65,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:  # disk full, permission denied: not the input's fault
         print(f"evals {args.command}: failed: {err}", file=sys.stderr)
         return 1
-
-
-# demo-report stays here until evals/demo.py (which generates with the inference API) takes
-# its own make_parser/main; it is the one command that drives generation.
-def demo_report_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
-    """The ``demo-report`` parser (stand-alone when ``subparsers`` is None)."""
-    from mcq import paths
-
-    parser = command_parser(
-        subparsers,
-        "demo-report",
-        help="Generate answers with the demo models and write the example comparison report.",
-        epilog="example:\n  python -m evals demo-report --output-dir docs/report-demo\n",
-        prog="python -m evals demo-report",
-    )
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--output-dir",
-        dest="out",
-        type=Path,
-        default=Path("docs/report-demo"),
-        help="report folder (default docs/report-demo)",
-    )
-    group.add_argument("--out", dest="out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--work",
-        type=Path,
-        default=Path("runs/demo-report"),
-        help="folder for the generated results",
-    )
-    parser.add_argument(
-        "--input", type=Path, default=paths.SAMPLE_TEST.relative_to(paths.REPO_ROOT)
-    )
-    parser.add_argument("--gold", type=Path, default=paths.SAMPLE_GOLD.relative_to(paths.REPO_ROOT))
-    parser.add_argument("--base", type=Path, default=paths.DEMO_BASE.relative_to(paths.REPO_ROOT))
-    parser.add_argument("--tuned", type=Path, default=Path("assets/models/demo-grpo"))
-    parser.add_argument(
-        "--backend", default="auto", help="inference backend (auto, vllm, transformers)"
-    )
-    parser.add_argument(
-        "--max-new-tokens", type=int, default=256, help="answer length limit (default 256)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
-    parser.add_argument(
-        "--prompt",
-        default="default",
-        metavar="NAME|PATH",
-        help="prompt variant for both models (assets/prompts/ name or YAML path; default default)",
-    )
-    parser.add_argument(
-        "--reuse", action="store_true", help="reuse results already in --work instead of generating"
-    )
-    parser.set_defaults(func=demo_report_main)
-    return parser
-
-
-def demo_report_main(args: argparse.Namespace) -> int:
-    """Generate with both demo models, then compare into ``--output-dir``."""
-    from evals.demo import build_demo_report
-
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--output-dir {args.out}: exists and is not a folder")
-    build_demo_report(args)
-    return 0

@@ -1,7 +1,7 @@
 """``python -m evals demo-report``: the example report in docs/report-demo/, made end to end.
 
 Generates answers to the sample test questions with the demo base and tuned models
-(``inference.generate``, in this process so one cached engine serves each model), then
+(:func:`inference.generate`, in this process so one cached engine serves each model), then
 compares them with ``python -m evals compare`` and keeps only ``report.md`` and its PNGs in
 the output folder, small enough to commit.
 """
@@ -12,11 +12,15 @@ import argparse
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 import mcq
 from evals.data import EvalInputError
+from mcq import paths
+from mcq.cli import command_parser
+from mcq.errors import UsageError
 
-__all__ = ["DEMO_LABELS", "build_demo_report", "generate_results"]
+__all__ = ["DEMO_LABELS", "build_demo_report", "generate_results", "main", "make_parser"]
 
 log = logging.getLogger(__name__)
 
@@ -31,24 +35,25 @@ def generate_results(
     *,
     backend: str = "auto",
     adapter: Path | None = None,
-    extra: list[str] | None = None,
+    **settings: Any,
 ) -> Path:
-    """Run ``python -m inference generate`` in-process; returns the detailed_results.csv path.
+    """Answer ``input_path`` with ``model`` through :func:`inference.generate`; returns the
+    detailed_results.csv path.
 
-    In-process, so ``inference.backends.get_backend`` keeps the engine for the next call
-    with the same model. ``extra`` holds more generate options (``--max-new-tokens 96``).
+    In this process, so ``inference.backends.get_backend`` keeps the engine for the next call
+    with the same model. ``settings`` are more :class:`inference.GenerationSettings` fields
+    (``max_new_tokens=96``, ``seed=3``, ``prompt="fewshot"``).
     """
-    from inference.cli import main as inference_main
+    import inference
 
-    argv = ["generate", "--model", str(model), "--input", str(input_path)]
-    argv += ["--output-dir", str(output_dir), "--backend", backend]
-    if adapter is not None:
-        argv += ["--adapter", str(adapter)]
-    code = inference_main([*argv, *(extra or [])])
-    if code == 2:
-        raise EvalInputError(f"inference generate refused the input for {model} (see above)")
-    if code != 0:
-        raise RuntimeError(f"inference generate failed for {model} (exit {code})")
+    request = inference.GenerationSettings(
+        model=str(model),
+        adapter=None if adapter is None else str(adapter),
+        backend=backend,
+        **settings,
+    )
+    questions = mcq.load_test(input_path)
+    inference.generate(request, questions, output_dir, inputs=[input_path])
     return output_dir / RESULTS_FILE
 
 
@@ -77,10 +82,9 @@ def build_demo_report(args: argparse.Namespace) -> dict:
                 args.input,
                 fresh,
                 backend=args.backend,
-                extra=[
-                    *("--max-new-tokens", str(args.max_new_tokens), "--seed", str(args.seed)),
-                    *("--prompt", str(prompt)),
-                ],
+                max_new_tokens=args.max_new_tokens,
+                seed=args.seed,
+                prompt=str(prompt),
             )
             shutil.rmtree(folder, ignore_errors=True)
             fresh.rename(folder)
@@ -106,3 +110,61 @@ def build_demo_report(args: argparse.Namespace) -> dict:
     summary = write_compare_report(runs[0], runs[1], args.out, html=False, extras=False, note=note)
     print(f"demo report: {args.out / 'report.md'} ({summary['questions']} questions)")
     return summary
+
+
+def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:
+    """The ``demo-report`` parser: stand-alone, or a subcommand of ``subparsers``."""
+    parser = command_parser(
+        subparsers,
+        "demo-report",
+        help="Generate answers with the demo models and write the example comparison report.",
+        epilog="example:\n  python -m evals demo-report --output-dir docs/report-demo\n",
+        prog="python -m evals demo-report",
+    )
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--output-dir",
+        dest="out",
+        type=Path,
+        default=Path("docs/report-demo"),
+        help="report folder (default docs/report-demo)",
+    )
+    group.add_argument("--out", dest="out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path("runs/demo-report"),
+        help="folder for the generated results",
+    )
+    parser.add_argument(
+        "--input", type=Path, default=paths.SAMPLE_TEST.relative_to(paths.REPO_ROOT)
+    )
+    parser.add_argument("--gold", type=Path, default=paths.SAMPLE_GOLD.relative_to(paths.REPO_ROOT))
+    parser.add_argument("--base", type=Path, default=paths.DEMO_BASE.relative_to(paths.REPO_ROOT))
+    parser.add_argument("--tuned", type=Path, default=Path("assets/models/demo-grpo"))
+    parser.add_argument(
+        "--backend", default="auto", help="inference backend (auto, vllm, transformers)"
+    )
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=256, help="answer length limit (default 256)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
+    parser.add_argument(
+        "--prompt",
+        default="default",
+        metavar="NAME|PATH",
+        help="prompt variant for both models (assets/prompts/ name or YAML path; default default)",
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse results already in --work instead of generating"
+    )
+    parser.set_defaults(func=main)
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    """Generate with both demo models, then compare into ``--output-dir``."""
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--output-dir {args.out}: exists and is not a folder")
+    build_demo_report(args)
+    return 0

@@ -1,4 +1,10 @@
-"""The ``python -m inference`` command line: ``generate``, ``merge`` and ``serve``."""
+"""The ``python -m inference`` command line: ``generate``, ``merge`` and ``serve``.
+
+Each command module has ``make_parser(subparsers=None)`` and ``main(args)``
+(:mod:`inference.generation.cli`, :mod:`inference.merge`, :mod:`inference.serve`); this module
+builds the tree and runs the chosen one through :func:`mcq.cli.run_command` (bad input: one
+line, exit 2; Ctrl-C: exit 130; a bug: traceback, exit 1).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from mcq.cli import run_command
+
 __all__ = ["build_parser", "main"]
+
+PROG = "python -m inference"
 
 DESCRIPTION = """\
 zhongli inference: answer multiple-choice test files with vLLM (or transformers) and write
@@ -35,50 +45,25 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser (sub-commands ``generate``, ``merge`` and ``serve``)."""
-    from inference import generate, merge, serve
+    from inference import merge, serve
+    from inference.generation import cli as generate
 
-    formatter = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
-        prog="python -m inference",
+        prog=PROG,
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=formatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="{generate,merge,serve}", parser_class=_Parser
     )
-    gen = commands.add_parser(
-        "generate",
-        help="answer a test file; write submission.csv",
-        description=generate.__doc__.splitlines()[0],
-        epilog=generate.EPILOG,
-        formatter_class=formatter,
-    )
-    generate.add_arguments(gen)
-    mrg = commands.add_parser(
-        "merge",
-        help="join the --part K/N folders of one test file into one submission.csv",
-        description=merge.__doc__.splitlines()[0],
-        epilog=merge.EPILOG,
-        formatter_class=formatter,
-    )
-    merge.add_arguments(mrg)
-    srv = commands.add_parser(
-        "serve",
-        help="vLLM's OpenAI-compatible server on 127.0.0.1",
-        description=serve.__doc__.splitlines()[0] + " Unknown options go to vLLM.",
-        epilog=serve.EPILOG,
-        formatter_class=formatter,
-    )
-    serve.add_arguments(srv)
+    for module in (generate, merge, serve):
+        module.make_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 bad input, 1 failure)."""
-    import mcq
-    from inference import generate, merge, serve
-
+    """Run the command line; returns the exit code (0 ok, 2 bad input, 1 failure, 130 Ctrl-C)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
@@ -87,17 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as done:  # --help (0) or a usage error (2), already printed
         return int(done.code or 0)
+    args.vllm_args = extra
     # vLLM logs every engine detail at INFO; keep the terminal for the progress bar.
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
-    try:
-        if args.command == "generate":
-            return generate.run(args)
-        if args.command == "merge":
-            return merge.run(args)
-        return serve.run(args, extra)
-    except (generate.UsageError, mcq.DataError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+    return run_command(args.func, args, prog=f"{PROG} {args.command}")

@@ -11,11 +11,14 @@ backends, ``--samples``, the constrained re-ask, data-parallel workers) and the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import mcq
 from mcq import Question
+
+if TYPE_CHECKING:
+    from inference.backends import Backend
 
 __all__ = ["CHOICE_RESERVE", "fit_conversations", "prompt_budget", "shortest_prompt_tokens"]
 
@@ -24,9 +27,9 @@ __all__ = ["CHOICE_RESERVE", "fit_conversations", "prompt_budget", "shortest_pro
 CHOICE_RESERVE = 16
 
 
-def prompt_budget(backend: Any, max_new_tokens: int) -> int | None:
+def prompt_budget(backend: Backend, max_new_tokens: int) -> int | None:
     """Tokens a prompt may take on ``backend``; None when the backend's context is unknown."""
-    context = getattr(backend, "max_model_len", None)
+    context = backend.max_model_len
     if not context:
         return None
     return int(context) - max(int(max_new_tokens), CHOICE_RESERVE)
@@ -36,13 +39,15 @@ def prompt_budget(backend: Any, max_new_tokens: int) -> int | None:
 _PROMPTS_OWN = object()
 
 
-def _builder(prompt: mcq.Prompt | str | None, system_prompt: Any) -> Any:
+def _builder(
+    prompt: mcq.Prompt | str | None, system_prompt: Any
+) -> Callable[[Question], list[dict[str, str]]]:
     own = {} if system_prompt is _PROMPTS_OWN else {"system_prompt": system_prompt}
     return lambda q: mcq.build_messages(q, prompt, **own)
 
 
 def shortest_prompt_tokens(
-    backend: Any, prompt: mcq.Prompt | str | None = None, system_prompt: Any = _PROMPTS_OWN
+    backend: Backend, prompt: mcq.Prompt | str | None = None, system_prompt: Any = _PROMPTS_OWN
 ) -> int:
     """Tokens of the shortest prompt :func:`mcq.fit_question` can make (stem and options cut
     to the mark): what the system turn, the example and the answer format cost on their own."""
@@ -55,7 +60,7 @@ def shortest_prompt_tokens(
 
 
 def fit_conversations(
-    backend: Any,
+    backend: Backend,
     questions: Sequence[Question],
     prompt: mcq.Prompt | str | None = None,
     *,

@@ -28,23 +28,24 @@ from pathlib import Path
 from typing import Any
 
 import mcq
-from inference.generate import (
+from inference.generation.results import (
     DETAILED,
     MANIFEST,
     SUBMISSION,
-    UsageError,
-    _csv_text,
-    _write_atomic,
-    describe_changes,
-    fingerprint,
-    part_range,
+    csv_text,
     read_detailed_results,
+    write_manifest,
     write_submission,
 )
+from inference.generation.settings import describe_changes, fingerprint, part_range
 from mcq import LETTERS, Question
-from mcq.files import check_output_folder, refuse_overwrite
+from mcq.cli import command_parser
+from mcq.errors import UsageError
+from mcq.files import check_output_folder, refuse_overwrite, write_atomic
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "main", "make_parser"]
+
+HELP = "join the --part K/N folders of one test file into one submission.csv"
 
 EPILOG = """\
 example (a test file spread across two machines):
@@ -98,11 +99,26 @@ class _Part:
         return int(self.label.split("/")[1])
 
 
-def run(args: argparse.Namespace) -> int:
+def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:
+    """The ``merge`` parser: stand-alone, or a subcommand of ``subparsers``."""
+    parser = command_parser(
+        subparsers,
+        "merge",
+        help=HELP,
+        description="Join the --part K/N output folders of one test file into one submission.",
+        epilog=EPILOG,
+        prog="python -m inference merge",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=main)
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
     """Run ``merge`` with parsed arguments; returns the exit code.
 
-    Raises :class:`~inference.generate.UsageError` or :class:`mcq.DataError` for mistakes the
-    user can fix; nothing is written until every check has passed.
+    Raises :class:`mcq.errors.UsageError` (or :class:`mcq.DataError`) for mistakes the user
+    can fix; nothing is written until every check has passed.
     """
     questions = mcq.load_test(args.input, skip_invalid=args.skip_invalid)
     if not questions:
@@ -124,8 +140,8 @@ def run(args: argparse.Namespace) -> int:
     ]
 
     out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    _write_atomic(out / DETAILED, _csv_text([parts[0].columns, *rows]))
+    write_manifest(out / MANIFEST, manifest)
+    write_atomic(out / DETAILED, csv_text([parts[0].columns, *rows]))
     write_submission(out / SUBMISSION, [(row[0], row[1]) for row in rows])
     print(
         f"merged {len(parts)} parts: wrote {out / SUBMISSION} and {out / DETAILED}: "

@@ -19,7 +19,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["add_arguments", "server_command", "run"]
+from mcq.cli import command_parser
+
+__all__ = ["add_arguments", "main", "make_parser", "server_command"]
+
+HELP = "vLLM's OpenAI-compatible server on 127.0.0.1"
 
 EPILOG = """\
 examples:
@@ -72,12 +76,7 @@ def _given(extra: Sequence[str], flag: str) -> bool:
 
 def server_command(args: argparse.Namespace, extra: Sequence[str], *, cuda: bool) -> list[str]:
     """The vLLM server command line for ``args`` plus the pass-through ``extra`` flags."""
-    from inference.backends import (
-        _VLLM_LORA_RANKS,
-        CPU_KV_CACHE_BYTES,
-        CPU_MAX_MODEL_LEN,
-        _adapter_rank,
-    )
+    from inference.backends.vllm import CPU_KV_CACHE_BYTES, CPU_MAX_MODEL_LEN, max_lora_rank
 
     model_path = Path(args.model)
     command = [
@@ -95,7 +94,7 @@ def server_command(args: argparse.Namespace, extra: Sequence[str], *, cuda: bool
         command += ["--served-model-name", model_path.resolve().name]
     if args.adapter:
         name = Path(args.adapter).resolve().name
-        rank = next(r for r in _VLLM_LORA_RANKS if r >= _adapter_rank(args.adapter))
+        rank = max_lora_rank(args.adapter)
         command += ["--enable-lora", "--lora-modules", f"{name}={Path(args.adapter).resolve()}"]
         if not _given(extra, "--max-lora-rank"):
             command += ["--max-lora-rank", str(rank)]
@@ -118,13 +117,37 @@ def server_command(args: argparse.Namespace, extra: Sequence[str], *, cuda: bool
     return command + list(extra)
 
 
-def run(args: argparse.Namespace, extra: Sequence[str]) -> int:
-    """Start the server and wait for it; Ctrl-C / SIGTERM stop it. Returns its exit code."""
-    from inference.backends import on_cuda
-    from inference.generate import _adapter_ref, _model_ref
+def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:
+    """The ``serve`` parser: stand-alone, or a subcommand of ``subparsers``.
 
-    _model_ref(args.model)  # a model folder with config.json, or a hub id: one line otherwise
-    _adapter_ref(args.adapter)
+    Options it does not know go to vLLM: parse with ``parse_known_args`` and put the rest in
+    ``args.vllm_args``.
+    """
+    parser = command_parser(
+        subparsers,
+        "serve",
+        help=HELP,
+        description="vLLM's OpenAI-compatible server for a zhongli model. "
+        "Unknown options go to vLLM.",
+        epilog=EPILOG,
+        prog="python -m inference serve",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=main, vllm_args=[])
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    """Start the server and wait for it; Ctrl-C / SIGTERM stop it. Returns its exit code.
+
+    ``args.vllm_args`` holds the options passed to vLLM unchanged.
+    """
+    from inference.backends import on_cuda
+    from inference.generation.settings import adapter_ref, model_ref
+
+    extra: Sequence[str] = args.vllm_args
+    model_ref(args.model)  # a model folder with config.json, or a hub id: one line otherwise
+    adapter_ref(args.adapter)
     command = server_command(args, extra, cuda=on_cuda())
     if args.host not in _LOOPBACK and not (
         _given(extra, "--api-key") or os.environ.get("VLLM_API_KEY")

@@ -12,6 +12,7 @@ import re
 import pytest
 
 import mcq
+from mcq.cli import run_command
 from training import demo
 
 MODELS = demo.DEFAULT_OUT
@@ -184,7 +185,10 @@ def test_merged_model_equals_base_plus_adapter(
 
 
 def test_demo_cli_rejects_a_missing_data_file_with_exit_code_2(tmp_path, capsys):
-    code = demo.main(["--out", str(tmp_path / "out"), "--train", str(tmp_path / "nope.tsv")])
+    args = demo.make_parser().parse_args(
+        ["--output-dir", str(tmp_path / "out"), "--train", str(tmp_path / "nope.tsv")]
+    )
+    code = run_command(demo.main, args, prog="python -m training demo")
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "nope.tsv" in err

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_FILE = ROOT / "assets/data/sample_test.tsv"
 GOLD_FILE = ROOT / "assets/data/sample_test_gold.csv"
 # Short answers keep generation quick; the reports do not depend on the length.
-GENERATE_ARGS = ["--max-new-tokens", "128", "--seed", "3"]
+GENERATE_ARGS = {"max_new_tokens": 128, "seed": 3}
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ def demo_results(tmp_path_factory, sample_test, demo_base, demo_grpo) -> dict[st
 
     work = tmp_path_factory.mktemp("demo-chain")
     for label, model in (("base", demo_base), ("tuned", demo_grpo)):
-        generate_results(model, sample_test, work / label, backend="vllm", extra=GENERATE_ARGS)
+        generate_results(model, sample_test, work / label, backend="vllm", **GENERATE_ARGS)
     return {"base": work / "base", "tuned": work / "tuned"}
 
 

@@ -283,7 +283,7 @@ def test_malformed_input_exits_2_with_one_line_and_leaves_partial_output(
         capsys, "--model", demo_grpo, "--input", bad, "--output-dir", out, *RUN_ARGS
     )
     assert code == 2
-    assert stderr.count("\n") == 1 and stderr.startswith("error:") and "line 4" in stderr
+    assert stderr.count("\n") == 1 and "generate: error:" in stderr and "line 4" in stderr
     assert "Traceback" not in stderr and stdout == ""
     assert snapshot(out) == before
 

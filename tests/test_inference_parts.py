@@ -16,7 +16,7 @@ import pytest
 import mcq
 from inference.backends import clear_cache
 from inference.cli import main
-from inference.generate import part_range
+from inference.generation import part_range
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,8 @@
-"""``python -m training demo``: arguments, exit codes, clean interruption."""
+"""``python -m training demo``: arguments and clean interruption (the TRL-style command shape).
+
+``make_parser(subparsers=None)`` + ``main(args)``; run through :func:`mcq.cli.run_command`,
+a bad file is one line and exit 2, Ctrl-C or ``kill`` exit 130 with the previous models kept.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +13,39 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import mcq
+from mcq.cli import command_parser
+from mcq.errors import UsageError
 from training.demo.build import build
 from training.demo.settings import DemoSettings
-from training.errors import UsageError
 
 EPILOG = """\
 example:
   python -m training demo                       # rebuild assets/models (about 12 min on 2 cores)
-  python -m training demo --out /tmp/demo --sft-steps 40 --grpo-steps 5 --skip-eval  # smoke run
+  python -m training demo --output-dir /tmp/demo --sft-steps 40 --grpo-steps 5 --skip-eval  # smoke
 """
 
 
-def make_parser() -> argparse.ArgumentParser:
-    """The ``python -m training demo`` argument parser."""
+def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:
+    """The ``demo`` parser: stand-alone, or a subcommand of ``subparsers``."""
     d = DemoSettings()
-    p = argparse.ArgumentParser(
-        prog="python -m training demo",
+    p = command_parser(
+        subparsers,
+        "demo",
+        help="rebuild the embedded demo models in assets/models/ on a CPU",
         description="Rebuild the embedded demo models (tokenizer, tiny Qwen2, GRPO LoRA adapter, "
         "merged model) from the repository's sample data, on a CPU.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m training demo",
     )
-    p.add_argument("--out", type=Path, default=d.out, help="output folder (default: assets/models)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument(
+        "--output-dir",
+        dest="out",
+        type=Path,
+        default=d.out,
+        help="output folder (default: assets/models)",
+    )
+    out.add_argument("--out", dest="out", type=Path, help=argparse.SUPPRESS)  # old spelling
     p.add_argument("--train", type=Path, default=d.train, help="training TSV")
     p.add_argument("--test", type=Path, default=d.test, help="held-out test questions")
     p.add_argument(
@@ -73,13 +87,22 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="--KEY=VALUE",
         help="extra override passed to `training grpo` (repeatable), e.g. --grpo-arg=--beta=0.02",
     )
+    p.set_defaults(func=main)
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m training demo``; returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = make_parser().parse_args(argv)
+def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
+    """Build the demo models from parsed ``args``; returns 0.
+
+    ``args`` may also be an argv list (one release, for callers that pass one). Raises
+    :class:`mcq.errors.UsageError` for a missing data file; run it through
+    :func:`mcq.cli.run_command` for the exit code.
+    """
+    if not isinstance(args, argparse.Namespace):
+        argv = list(sys.argv[1:] if args is None else args)
+        args = make_parser().parse_args(argv)
+    else:
+        argv = _argv(args)
     # Sleeping (not spinning) OpenMP workers: on a CPU shared with other jobs, spinning threads
     # made GRPO steps 30x slower. Only effective before torch is first imported.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -103,20 +126,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for path in (settings.train, settings.test, settings.gold, settings.config):
         if not Path(path).is_file():
-            print(f"error: {path}: file not found", file=sys.stderr)
-            return 2
+            raise UsageError(f"{path}: file not found")
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # clean up staging on `kill`
     try:
         build(settings, argv)
-    except (mcq.DataError, UsageError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        print("error: interrupted; the previous models were left in place", file=sys.stderr)
-        return 1
+        print("[demo] stopped; the previous models were left in place", file=sys.stderr)
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _argv(args: argparse.Namespace) -> list[str]:
+    """The command line as build-report.json records it (the flags that differ from defaults)."""
+    defaults = vars(make_parser().parse_args([]))
+    argv: list[str] = []
+    for key, value in vars(args).items():
+        if key == "func" or value == defaults.get(key):
+            continue
+        flag = "--output-dir" if key == "out" else "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, list):
+            argv += [f"{flag}={item}" for item in value]
+        else:
+            argv += [flag, str(value)]
+    return argv
 
 
 def _raise_interrupt(signum, frame):
@@ -124,4 +160,6 @@ def _raise_interrupt(signum, frame):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from mcq.cli import run_command
+
+    raise SystemExit(run_command(main, make_parser().parse_args(), prog="python -m training demo"))

@@ -6,10 +6,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcq
 from training.demo.settings import BASE_DIR, BOOTSTRAP_RESAMPLES, MERGED_DIR, say
+
+if TYPE_CHECKING:
+    from inference.backends import Generation
 
 
 @dataclass
@@ -43,67 +46,63 @@ def evaluate_models(
     """Sample ``samples`` answers per question from each model and score them with the gold.
 
     ``temperature`` 0 means greedy decoding (one answer per question, ``samples`` ignored),
-    as ``python -m evals demo-report`` and a user of the app see. Every model gets the same
-    prompts, sampling settings and seeds (the torch generator is reset to ``seed + batch
-    index`` before each batch), so the numbers compare like for like. Scores are
-    ``rewards.score(completion, Sample.from_question(q), preset)``.
+    as ``python -m evals demo-report`` and a user of the app see. Generation goes through
+    ``inference``'s transformers backend (the prompt of ``mcq.build_messages``, every
+    question sampled with its own seed from ``seed`` and its id, as ``inference generate``
+    does), so every model gets the same prompts, settings and seeds. Scores are
+    ``rewards.score(completion, Sample.from_question(q), preset)``; the means per component
+    are the ones ``python -m rewards score`` prints.
     """
-    import torch
     from tqdm import tqdm
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     import rewards
+    from inference.backends import TransformersBackend
+    from inference.generation import question_seed
+    from rewards.commands.score import summarize
 
     greedy = temperature <= 0
     samples = 1 if greedy else samples
     jobs = [q for q in questions for _ in range(samples)]
-    sampling = {} if greedy else {"temperature": temperature, "top_p": 1.0, "top_k": 0}
     results: dict[str, ModelScore] = {}
     for name, path in models.items():
         started = time.perf_counter()
-        tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
-        texts: list[str] = []
-        new_tokens: list[int] = []
-        starts = range(0, len(jobs), batch_size)
-        for index, start in enumerate(tqdm(starts, desc=f"evaluate {name}", disable=not progress)):
-            batch = jobs[start : start + batch_size]
-            prompts = [mcq.render_prompt(q, tokenizer) for q in batch]
-            enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-            torch.manual_seed(seed + index)
-            with torch.no_grad():
-                out = model.generate(
-                    **enc,
-                    do_sample=not greedy,
-                    **sampling,
+        backend = TransformersBackend(str(path), dtype="float32", batch_size=batch_size)
+        generations: list[Generation] = []
+        try:
+            for start in tqdm(
+                range(0, len(questions), batch_size), desc=f"evaluate {name}", disable=not progress
+            ):
+                batch = questions[start : start + batch_size]
+                answers = backend.chat(
+                    [mcq.build_messages(q) for q in batch],
+                    temperature=0.0 if greedy else temperature,
                     max_new_tokens=max_new_tokens,
-                    pad_token_id=tokenizer.pad_token_id,
+                    n=samples,
+                    seed=[question_seed(seed, q.id) for q in batch],
                 )
-            for row in out[:, enc["input_ids"].shape[1] :]:
-                ids = [int(t) for t in row if int(t) != tokenizer.pad_token_id]
-                new_tokens.append(len(ids))
-                texts.append(tokenizer.decode(ids, skip_special_tokens=True))
+                generations += [g for per_question in answers for g in per_question]
+        finally:
+            backend.close()
+        texts = [g.text for g in generations]
         breakdowns = [
             rewards.score(text, rewards.Sample.from_question(q), preset=preset)
             for text, q in zip(texts, jobs, strict=True)
         ]
         names = sorted({c for b in breakdowns for c in b.components})
-        components: dict[str, float | None] = {}
-        for comp in names:
-            values = [b.components.get(comp) for b in breakdowns]
-            values = [v for v in values if v is not None]
-            components[comp] = sum(values) / len(values) if values else None
+        summary = summarize(
+            [{**b.components, "total": b.total, "answer": b.answer} for b in breakdowns], names
+        )
         results[name] = ModelScore(
             model=str(path),
             completions=len(texts),
-            mean_total=sum(b.total for b in breakdowns) / len(breakdowns),
-            extractable=sum(b.answer is not None for b in breakdowns) / len(breakdowns),
+            mean_total=summary["means"]["total"][0],
+            extractable=1.0 - summary["no_answer"],
             accuracy=sum(
                 b.answer == q.correct_answer for b, q in zip(breakdowns, jobs, strict=True)
             )
             / len(breakdowns),
-            components=components,
-            mean_new_tokens=sum(new_tokens) / len(new_tokens),
+            components={comp: summary["means"][comp][0] for comp in names},
+            mean_new_tokens=sum(g.num_tokens for g in generations) / len(generations),
             seconds=time.perf_counter() - started,
             examples=texts[::samples][:3],  # the first sample of the first three questions
             totals=[round(b.total, 6) for b in breakdowns],

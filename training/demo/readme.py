@@ -113,7 +113,8 @@ def render_readme(report: Mapping[str, Any], out: Path) -> str:
         "## Held-out evaluation",
         "",
         "On the 44 `assets/data/sample_test.tsv` questions (gold in `sample_test_gold.csv`, never "
-        "trained on), transformers `generate`, both models with the same prompts and settings; "
+        "trained on), `inference`'s transformers backend, both models with the same prompts, settings "
+        "and per-question seeds; "
         'scores from `rewards.score(completion, Sample.from_question(q), preset="default")`.',
         "",
         f"**Greedy** (what a user sees; as `python -m evals demo-report`): one answer per "

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import mcq
+from mcq import paths
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR = REPO_ROOT / "assets" / "data"
-DEFAULT_OUT = REPO_ROOT / "assets" / "models"
-DEFAULT_CONFIG = REPO_ROOT / "assets" / "configs" / "demo-cpu.yaml"
-LEXICON_DIR = REPO_ROOT / "assets" / "lexicon"
+REPO_ROOT = paths.REPO_ROOT
+DATA_DIR = paths.DATA
+DEFAULT_OUT = paths.MODELS
+DEFAULT_CONFIG = paths.CONFIGS / "demo-cpu.yaml"
+LEXICON_DIR = paths.LEXICON_DIR
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
 

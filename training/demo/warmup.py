@@ -67,7 +67,7 @@ _CLOSING_SENTENCE = re.compile(r"因此正確答案(?:為|是)\s*[A-D]\s*(?:[。
 
 def target_text(letter: str, reasoning: str) -> str:
     """Return the assistant answer the demo model is taught: ``答案：X`` then ``理由：...``."""
-    return f"答案：{letter}\n理由：{reasoning.strip()}"
+    return mcq.format_answer(letter, reasoning.strip())
 
 
 def styled_answer(q: mcq.Question, style: str) -> str:
