@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import tempfile
@@ -28,6 +27,7 @@ if str(ROOT) not in sys.path:  # also runnable as `python benchmarks/app_load.py
 
 import mcq  # noqa: E402
 from app.process import running_app  # noqa: E402
+from mcq.files import write_atomic  # noqa: E402
 from mcq.paths import SAMPLE_TEST, SAMPLE_TRAIN  # noqa: E402
 
 EPILOG = """\
@@ -217,9 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print_report(summary, args)
     if args.json:
-        tmp = Path(args.json).with_suffix(".tmp")
-        tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-        os.replace(tmp, args.json)
+        write_atomic(args.json, json.dumps(summary, indent=2))
     return 0 if summary["all_ok"] else 1
 
 

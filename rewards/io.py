@@ -16,6 +16,7 @@ Accepted inputs (:func:`load_completions`):
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import mcq
-from mcq.files import read_text, spreadsheet_safe
+from mcq.files import read_text, spreadsheet_safe, write_atomic
 from mcq.tables import present, read_table
 from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
@@ -265,19 +266,14 @@ def _sample(row: dict[str, Any]) -> Sample:
 
 
 def write_csv(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
-    """Write scored rows as CSV atomically (temp file, then rename); ``None`` -> empty cell."""
-    path = Path(path)
+    """Write scored rows as CSV atomically (:func:`mcq.files.write_atomic`); ``None`` -> empty cell."""
     columns = list(rows[0]) if rows else ["id", "answer", "total"]
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_cell(row.get(c)) for c in columns])
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    write_atomic(path, buffer.getvalue())
 
 
 def _cell(value: Any) -> str:
