@@ -439,3 +439,35 @@ def test_missing_cjk_font_is_one_warning_naming_the_package(monkeypatch, caplog)
     warnings = [r for r in caplog.records if r.name == "evals.plots"]
     assert len(warnings) == 1
     assert "fonts-wqy-microhei" in warnings[0].getMessage()
+
+
+# ---------------------------------------------------------------- one CLI shape (issue 11)
+def test_output_dir_and_the_old_out_spelling_write_the_same_report(base, gold, tmp_path):
+    new, old = tmp_path / "new", tmp_path / "old"
+    argv = ["score", "--input", str(base), "--gold", str(gold)]
+    assert main([*argv, "--output-dir", str(new)]) == 0
+    assert main([*argv, "--out", str(old)]) == 0
+    assert (new / "scores.csv").read_bytes() == (old / "scores.csv").read_bytes()
+
+
+def test_sample_reads_input_flag_and_old_positional_alike(tuned, capsys):
+    assert main(["sample", "--input", str(tuned), "-n", "2", "--seed", "1"]) == 0
+    flag = capsys.readouterr().out
+    assert main(["sample", str(tuned), "-n", "2", "--seed", "1"]) == 0
+    assert capsys.readouterr().out == flag and flag.count("回答 response:") == 2
+
+
+def test_sample_without_a_file_is_one_line_exit_2(capsys):
+    assert main(["sample", "-n", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evals sample: error:") and err.count("\n") == 1
+
+
+def test_a_command_module_runs_stand_alone_with_make_parser_and_main(base, tmp_path, capsys):
+    from evals.commands import score
+
+    args = score.make_parser().parse_args(
+        ["--input", str(base), "--output-dir", str(tmp_path / "r")]
+    )
+    assert args.func is score.main and score.main(args) == 0
+    assert "report: " in capsys.readouterr().out and (tmp_path / "r" / "report.md").is_file()

@@ -215,3 +215,11 @@ def test_json_array_of_completions_is_read(tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps([{"id": 1, "completion": "答案：D"}]), encoding="utf-8")
     assert load_completions(path) == [{"id": "1", "completion": "答案：D"}]
+
+
+def test_a_command_module_runs_stand_alone_with_make_parser_and_main(capsys):
+    from rewards.commands import explain
+
+    args = explain.make_parser().parse_args(["答案：Ｂ", "--gold", "ｂ", "--json"])
+    assert args.func is explain.main and explain.main(args) == 0
+    assert json.loads(capsys.readouterr().out)["components"]["correctness"] == 1.0
