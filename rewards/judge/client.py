@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import random
 import threading
@@ -101,6 +102,7 @@ class JudgeSettings:
             if key in values:
                 value = values[key]
                 ok = isinstance(value, int | float) and not isinstance(value, bool)
+                ok = ok and math.isfinite(value)
                 if not ok or (kind is int and value != int(value)) or not value >= low:
                     what = "a number > 0" if kind is float else f"an integer >= {low}"
                     raise mcq.DataError(f"{where}: {key} must be {what}, not {value!r}")
@@ -109,8 +111,9 @@ class JudgeSettings:
                     raise mcq.DataError(f"{where}: timeout must be a number > 0, not {value!r}")
         cache = values.get("cache_dir", "")
         values["cache_dir"] = None if cache is False or cache is None else str(cache)
-        for key in ("base_url", "model", "rubric"):
-            values[key] = str(values[key])
+        for key in ("base_url", "model", "rubric", "api_key"):
+            if values.get(key) is not None:
+                values[key] = str(values[key])
         return cls(**values)
 
 
