@@ -1,4 +1,4 @@
-"""Command line: ``python -m evals {score,compare,sample,neutrality,probe,demo-report}``.
+"""Command line: ``python -m evals {score,compare,sample,neutrality,probe,rewards,demo-report}``.
 
 Each subcommand is a module with ``make_parser(subparsers=None)`` + ``main(args)`` (listed in
 :data:`COMMANDS`); :func:`mcq.cli.run_command` maps the outcome to the exit code: 0 ok,
