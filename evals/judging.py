@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.judgments import load_labelled, load_pairs, pair_reference, read_records
+from evals.judgments import answer_text, load_labelled, load_pairs, pair_reference, read_records
 from mcq.errors import UsageError
 from mcq.tables import row_id
 
@@ -236,8 +236,7 @@ def evaluate_pairs(
         ref = pair_reference(pair)
         pid = row_id(pair.get("id"), number)
         for side in ("chosen", "rejected"):
-            text = pair.get(side)
-            rows.append({"id": pid, "completion": "" if text is None else text} | ref)
+            rows.append({"id": pid, "completion": answer_text(pair.get(side))} | ref)
     names, columns = _score(rows, chosen_preset)
     subsets = [str(p.get("subset") or "").strip() for p in pairs]
     metrics, notes = {}, []

@@ -21,7 +21,14 @@ from mcq.errors import UsageError
 from mcq.files import read_text
 from mcq.tables import canonical_column, present, read_table
 
-__all__ = ["binary_label", "load_labelled", "load_pairs", "pair_reference", "read_records"]
+__all__ = [
+    "answer_text",
+    "binary_label",
+    "load_labelled",
+    "load_pairs",
+    "pair_reference",
+    "read_records",
+]
 
 _GOLD_KEYS = ("correct_answer", "gold", "gold_answer")
 _TRUE = {"1", "1.0", "true", "yes", "y", "t"}
@@ -154,6 +161,11 @@ def pair_reference(record: dict[str, Any]) -> dict[str, Any]:
     if present(record.get("question")):
         out["question"] = str(record["question"])
     options = record.get("options")
+    if isinstance(options, str) and options.lstrip().startswith("{"):
+        try:  # a CSV cell holding the JSON mapping
+            options = json.loads(options)
+        except json.JSONDecodeError:
+            options = None
     if not isinstance(options, dict):
         columns = {canonical_column(k): v for k, v in record.items()}
         options = {k: columns[f"option_{k}"] for k in mcq.LETTERS if f"option_{k}" in columns}
@@ -163,3 +175,18 @@ def pair_reference(record: dict[str, Any]) -> dict[str, Any]:
     if gold is not None:
         out["correct_answer"] = str(gold).strip()
     return out
+
+
+def answer_text(value: Any) -> Any:
+    """The answer a pair side holds: the text itself, or the last message's ``content`` of a
+    conversation (TRL's conversational preference format).
+
+    Example:
+        >>> answer_text([{"role": "user", "content": "題目"}, {"role": "assistant", "content": "答案：A"}])
+        '答案：A'
+        >>> answer_text("答案：B"), answer_text(None)
+        ('答案：B', '')
+    """
+    if isinstance(value, list) and value and isinstance(value[-1], dict):
+        return value[-1].get("content") or ""
+    return "" if value is None else value

@@ -144,6 +144,18 @@ def test_csv_pairs_with_option_columns_let_correctness_apply(tmp_path):
     assert summary["components"]["correctness"]["accuracy"] == 1.0
 
 
+def test_conversational_pairs_are_judged_on_the_last_message(tmp_path):
+    def chat(answer):
+        return [
+            {"role": "user", "content": "總統任期為何？"},
+            {"role": "assistant", "content": answer},
+        ]
+
+    pairs = [{"chosen": chat(GOOD.format("A")), "rejected": chat("A")}] * 2
+    summary, _ = run(tmp_path, "--pairs", str(write_jsonl(tmp_path / "chat.jsonl", pairs)))
+    assert summary["components"]["format"]["accuracy"] == 1.0
+
+
 def test_perfect_separation_on_format_gives_auc_one(labelled_report):
     summary, _ = labelled_report
     assert summary["components"]["format"]["auc"] == 1.0
