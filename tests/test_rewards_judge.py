@@ -308,3 +308,17 @@ def test_the_trl_reward_function_of_a_judge_scores_a_batch(endpoint, tmp_path):
         **{f"option_{k}": [v] * 4 for k, v in QUESTION.options.items()},
     )
     assert len(values) == 4 and all(0.0 <= v <= 1.0 for v in values)
+
+
+@pytest.mark.slow
+def test_an_answer_too_long_for_the_judge_is_none_and_the_rest_are_rated(endpoint, tmp_path):
+    url, model = endpoint
+    settings = judge_settings(url, model, tmp_path, rubric="reasoning")
+    too_long = (
+        "答案：B\n理由：" + "依規定由立法委員互選產生，" * 120
+    )  # over the demo's 1,024 tokens
+    (long_value, details), (value, _) = judge_batch(
+        [too_long, ANSWERS[0]], [QUESTION] * 2, judge=settings
+    )
+    assert long_value is None and details["error"].startswith("HTTP 400")
+    assert value is not None and 0.0 <= value <= 1.0

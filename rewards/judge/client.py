@@ -119,12 +119,22 @@ class JudgeSettings:
 
 @dataclass(frozen=True)
 class Rating:
-    """One judged completion: ``score`` in [0, 1] or ``None`` with the ``error`` why."""
+    """One judged completion: ``score`` in [0, 1], or ``None`` with the ``error`` why.
+
+    ``reason`` is the error's kind (``HTTP 400``, ``APIConnectionError``, ``no rating``,
+    ``endpoint down``), by which failures are counted in the log.
+    """
 
     score: float | None
     rating: str | None = None
     cached: bool = False
     error: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def failed(cls, reason: str, detail: str = "") -> Rating:
+        """A failed rating; ``error`` is the reason and the detail."""
+        return cls(None, error=f"{reason}: {detail}" if detail else reason, reason=reason)
 
 
 class Judge:
@@ -180,12 +190,12 @@ class Judge:
                 return reply
             rating = parse_rating(reply, self.rubric.ratings)
             if rating is None:
-                return Rating(None, error=f"no rating in the reply {reply[:60]!r}")
+                return Rating.failed("no rating", f"the reply was {reply[:60]!r}")
             if self.cache:
                 self.cache.put(key, {"rating": rating, "model": self.settings.model})
             return self._rated(rating, cached=False)
         except Exception as err:  # never let one row end a batch or a training run
-            return Rating(None, error=f"{type(err).__name__}: {err}")
+            return Rating.failed(type(err).__name__, str(err))
 
     def _rated(self, rating: str, *, cached: bool) -> Rating:
         return Rating(self.rubric.scale[rating][0], rating, cached=cached)
@@ -196,20 +206,20 @@ class Judge:
 
         for attempt in range(self.settings.retries + 1):
             if time.monotonic() < self._down_until:
-                return Rating(None, error="endpoint down (an earlier request used its retries)")
+                return Rating.failed("endpoint down", "an earlier request used its retries")
             try:
                 return self._request(messages)
             except openai.APIStatusError as err:
                 retry = err.status_code in (408, 409, 429) or err.status_code >= 500
                 endpoint = retry or err.status_code in (401, 403, 404)
-                error = f"HTTP {err.status_code}: {_short(err)}"
+                reason, detail = f"HTTP {err.status_code}", _short(err)
             except openai.APIConnectionError as err:
                 retry = endpoint = True
-                error = f"{type(err).__name__}: {_short(err)}"
+                reason, detail = type(err).__name__, _short(err)
             if not retry or attempt == self.settings.retries:
                 if endpoint:
                     self._down_until = time.monotonic() + self.cooldown
-                return Rating(None, error=error)
+                return Rating.failed(reason, detail)
             delay = min(_BACKOFF_S * 2**attempt, _BACKOFF_MAX_S)
             time.sleep(delay * random.uniform(1.0, 1.25))
         raise AssertionError("unreachable")
@@ -259,7 +269,7 @@ class Judge:
             return self._client
 
     def _report(self, results: list[Rating]) -> None:
-        failed = Counter(r.error.split(":")[0] for r in results if r.error)
+        failed = Counter(r.reason for r in results if r.score is None)
         with self._lock:
             self.stats["cached"] += sum(r.cached for r in results)
             self.stats["rated"] += sum(r.score is not None for r in results)
