@@ -11,8 +11,12 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from app.process import running_app
+from mcq.cli import command_parser, run_command
+from mcq.errors import UsageError
+from mcq.files import write_atomic
 from mcq.paths import REPO_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,7 +34,7 @@ DEFAULT_OUT = REPO_ROOT / "docs" / "screenshots" / "compare.png"
 EPILOG = """\
 example:
   python -m app.screenshot                         # writes docs/screenshots/compare.png
-  python -m app.screenshot --sample 3 --out /tmp/compare.png --backend vllm
+  python -m app.screenshot --sample 3 --output /tmp/compare.png --backend vllm
 """
 
 
@@ -52,22 +56,28 @@ def capture_compare(url: str, out: Path, sample: int = 0, timeout_ms: int = 120_
                     "total", timeout=timeout_ms
                 )
             page.wait_for_timeout(800)  # let the bar charts finish drawing
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(out.stem + ".tmp.png")
-            page.screenshot(path=tmp, full_page=True)
-            tmp.replace(out)
+            write_atomic(out, page.screenshot(full_page=True))
         finally:
             browser.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m app.screenshot",
-        description="Screenshot the Compare tab answering a sample question with the demo models.",
+def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
+    """The ``python -m app.screenshot`` parser (stand-alone when ``subparsers`` is None).
+
+    Example:
+        >>> make_parser().parse_args(["--out", "a.png"]).output  # the old spelling still works
+        PosixPath('a.png')
+    """
+    parser = command_parser(
+        subparsers,
+        "screenshot",
+        help="Screenshot the Compare tab answering a sample question with the demo models.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="python -m app.screenshot",
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="PNG to write")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--output", type=Path, default=DEFAULT_OUT, help="PNG to write")
+    group.add_argument("--out", dest="output", type=Path, help=argparse.SUPPRESS)
     parser.add_argument(
         "--sample", type=int, default=12, help="sample question index (default 12: q013)"
     )
@@ -75,23 +85,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backend", default="transformers", choices=("auto", "vllm", "transformers")
     )
-    args = parser.parse_args(argv)
+    parser.set_defaults(func=main)
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    """Start the app (unless ``--url``), take the screenshot, write ``--output``."""
     if not Path(CHROMIUM).exists():
-        print(f"app.screenshot: {CHROMIUM} not found; run `make system-deps`", file=sys.stderr)
-        return 2
+        raise UsageError(f"{CHROMIUM} not found; run `make system-deps`")
     if args.url:
-        capture_compare(args.url, args.out, args.sample)
+        capture_compare(args.url, args.output, args.sample)
     else:
         log = Path(tempfile.mkdtemp(prefix="zhongli-shot-")) / "app.log"
         try:
             with running_app(["--backend", args.backend], log_path=log) as url:
-                capture_compare(url, args.out, args.sample)
+                capture_compare(url, args.output, args.sample)
         except RuntimeError as err:
             print(f"app.screenshot: {str(err).splitlines()[0]} (log: {log})", file=sys.stderr)
             return 1
-    print(f"wrote {args.out}")
+    print(f"wrote {args.output}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, make_parser().parse_args(), prog="python -m app.screenshot"))
