@@ -32,6 +32,7 @@ __all__ = [
     "describe_world",
     "is_main_process",
     "process_index",
+    "sharding",
     "world_size",
 ]
 
@@ -51,17 +52,36 @@ def is_main_process() -> bool:
     return process_index() == 0
 
 
-def describe_world(processes: int, device: Any) -> str:
+def describe_world(processes: int, device: Any, sharding: str | None = None) -> str:
     """The run log's line about who trains.
 
     Example:
         >>> describe_world(2, "cpu")
         '2 processes (world size 2), cpu'
-        >>> describe_world(1, "cuda:0")
-        '1 process (world size 1), cuda:0'
+        >>> describe_world(1, "cuda", "DeepSpeed ZeRO-3")
+        '1 process (world size 1), cuda, DeepSpeed ZeRO-3'
     """
     noun = "process" if processes == 1 else "processes"
-    return f"{processes} {noun} (world size {processes}), {device}"
+    return f"{processes} {noun} (world size {processes}), {device}" + (
+        f", {sharding}" if sharding else ""
+    )
+
+
+def sharding() -> str | None:
+    """DeepSpeed ZeRO-N or FSDP when ``accelerate launch`` was given such a config, else None.
+
+    Example:
+        >>> saved = dict(os.environ)
+        >>> os.environ.update(ACCELERATE_USE_DEEPSPEED="true", ACCELERATE_DEEPSPEED_ZERO_STAGE="3")
+        >>> sharding()
+        'DeepSpeed ZeRO-3'
+        >>> os.environ.clear(); os.environ.update(saved)
+    """
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+        return f"DeepSpeed ZeRO-{os.environ.get('ACCELERATE_DEEPSPEED_ZERO_STAGE', '?')}"
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
+        return f"FSDP {os.environ.get('FSDP_VERSION', '1')}"
+    return None
 
 
 def check_batch_arithmetic(

@@ -22,7 +22,7 @@ from typing import Any
 
 import mcq
 from mcq.errors import UsageError
-from training.distributed import decided_by_main, describe_world
+from training.distributed import decided_by_main, describe_world, sharding
 from training.grpo_data import load_prompt
 from training.runlog import (
     RUN_INFO,
@@ -260,7 +260,7 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
     log_handler = start_run_log(run_dir, main_process)
     try:
-        log.info("%s", describe_world(training_args.world_size, device.type))
+        log.info("%s", describe_world(training_args.world_size, device.type, sharding()))
         if main_process:
             write_run_info(run_dir, script_args, training_args, model_args, recipe)
         resume_from = decided_by_main(
