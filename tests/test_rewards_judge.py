@@ -148,6 +148,17 @@ def test_a_dead_endpoint_gives_none_per_row_counted_and_logged_within_the_timeou
     assert "12 of 12 ratings failed" in caplog.text
 
 
+def test_after_a_dead_endpoint_the_next_batch_fails_at_once_without_requests(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    settings = judge_settings(url, "m", tmp_path, rubric="reasoning", retries=2, timeout=5)
+    judge_batch(ANSWERS[:1], [QUESTION], judge=settings)
+    judge = get_judge(JudgeSettings.from_mapping(settings))
+    requests, start = judge.stats["requests"], time.monotonic()
+    results = judge_batch(ANSWERS, [QUESTION] * 4, judge=settings)
+    assert time.monotonic() - start < 0.5 and judge.stats["requests"] == requests
+    assert {details["error"].split(":")[0] for _, details in results} == {"endpoint down"}
+
+
 def test_an_endpoint_that_never_answers_times_out_instead_of_hanging(tmp_path):
     with socket.socket() as silent:  # accepts connections (backlog), never replies
         silent.bind(("127.0.0.1", 0))

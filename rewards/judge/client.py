@@ -297,8 +297,10 @@ def _api_key(value: str | None) -> str:
 
 
 def _short(err: Exception) -> str:
-    text = " ".join(str(getattr(err, "message", None) or err).split())
-    return text[:160]
+    text = str(getattr(err, "message", None) or err)
+    if err.__cause__ is not None:  # openai's "Connection error." hides the reason
+        text += f" ({err.__cause__})"
+    return " ".join(text.split())[:200]
 
 
 _JUDGES: dict[JudgeSettings, Judge] = {}
