@@ -247,6 +247,9 @@ def check_arguments(script_args: ScriptArguments, training_args: Any, model_args
     """Raise :class:`UsageError` for a missing model or data file, or a setting that cannot work."""
     if not model_args.model_name_or_path:
         raise UsageError("model_name_or_path is required (a hub id or a local model folder)")
+    model = str(model_args.model_name_or_path)
+    if model.startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
+        raise UsageError(f"model_name_or_path {model}: folder not found")
     if not script_args.dataset_path:
         raise UsageError("dataset_path is required (preference pairs, or labelled texts)")
     if not Path(script_args.dataset_path).is_file():

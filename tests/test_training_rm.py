@@ -1,0 +1,146 @@
+"""``python -m training rm``: TRL's real RewardTrainer on the demo base model, a few steps.
+
+One short run (module fixture) is shared: its held-out accuracy file, its model as a rewards
+preset component, and a copy of it resumed for one more step.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+
+import mcq
+from mcq.paths import CONFIGS, DATA
+from training.__main__ import main as training_main
+from training.rm_data import load_pairs, pairs_from_labels
+
+PAIRS = DATA / "preference_pairs.jsonl"
+FAST = [
+    "--max_steps", "2", "--save_steps", "2", "--per_device_train_batch_size", "2",
+    "--eval_strategy", "no", "--logging_steps", "1", "--max_length", "384",
+    "--bf16", "false",
+]  # fmt: skip
+
+
+def tiny_pairs(path, n=8):
+    """The first pairs of the shared sample file, on four questions."""
+    lines = PAIRS.read_text(encoding="utf-8").splitlines()[:n]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_rm(*args):
+    return training_main(["rm", "--config", str(CONFIGS / "rm-demo-cpu.yaml"), *FAST, *args])
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rm")
+    data = tiny_pairs(folder / "pairs.jsonl")
+    out = folder / "run"
+    code = run_rm("--dataset_path", str(data), "--output_dir", str(out), "--eval_share", "0.25")
+    assert code == 0
+    return out
+
+
+def test_training_writes_the_heldout_pairwise_accuracy(run_dir):
+    found = json.loads((run_dir / "rm_eval.json").read_text(encoding="utf-8"))
+    assert 1 <= found["n"] < 8  # whole questions held out, not every pair
+    assert 0.0 <= found["accuracy"] <= 1.0 and 0.0 <= found["ties"] <= 1.0
+    assert found["ci"][0] <= found["accuracy"] <= found["ci"][1]
+
+
+def test_the_run_folder_is_a_one_output_classifier(run_dir):
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    assert len(config["id2label"]) == 1
+    assert config["architectures"] == ["Qwen2ForSequenceClassification"]
+
+
+def test_a_rerun_resumes_from_the_newest_checkpoint(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    data = tiny_pairs(tmp_path / "pairs.jsonl")
+    assert run_rm("--dataset_path", str(data), "--output_dir", str(copy), "--max_steps", "3") == 0
+    log = (copy / "training.log").read_text(encoding="utf-8")
+    assert "resuming from checkpoint-2 at global step 2" in log
+    state = json.loads((copy / "trainer_state.json").read_text(encoding="utf-8"))
+    assert state["global_step"] == 3
+
+
+def test_the_trained_model_is_a_column_of_rewards_score(run_dir, tmp_path):
+    from rewards.cli import main as rewards_main
+
+    preset = tmp_path / "rm.yaml"
+    preset.write_text(
+        "name: rm\ncomponents: {learned: 1.0, format: 0.5}\n"
+        f"settings:\n  learned: {{reward_model: {run_dir}, batch_size: 4}}\n",
+        encoding="utf-8",
+    )
+    completions = tmp_path / "c.jsonl"
+    with completions.open("w", encoding="utf-8") as fh:
+        for pair in map(json.loads, PAIRS.read_text(encoding="utf-8").splitlines()[:3]):
+            for side in ("chosen", "rejected"):
+                row = {"id": f"{pair['id']}-{side}", "completion": pair[side]}
+                row.update(question=pair["question"], options=pair["options"])
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    scored = tmp_path / "scored.csv"
+    assert rewards_main(["score", "--input", str(completions), "--preset", str(preset),
+                         "--output", str(scored)]) == 0  # fmt: skip
+    rows = list(csv.DictReader(scored.open(encoding="utf-8")))
+    assert len(rows) == 6 and "learned" in rows[0]
+    assert all(0.0 <= float(r["learned"]) <= 1.0 for r in rows)
+
+
+def test_pairs_from_labels_pair_good_with_bad_on_the_same_question(tmp_path):
+    path = tmp_path / "labelled.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "question", "completion", "good"])
+        writer.writerows(
+            [
+                ["a1", "甲題", "答案：A 好", "1"],
+                ["a2", "甲題", "答案：B 壞", "0"],
+                ["a3", "甲題", "答案：C 壞", "0"],
+                ["b1", "乙題", "答案：D 好", "yes"],
+                ["c1", "丙題", "答案：A 壞", "no"],
+            ]
+        )
+    pairs = pairs_from_labels(path, "good", seed=0)
+    ids = sorted(p["id"] for p in pairs)
+    # a1 with each bad answer to its question; b1 and c1 have no partner there: paired across.
+    assert ids == ["a1>a2", "a1>a3", "b1>c1"]
+    assert all("好" in p["chosen"] and "壞" in p["rejected"] for p in pairs)
+
+
+def test_pairs_are_formatted_like_the_scored_text():
+    from rewards.learned import reward_text
+
+    pair = load_pairs(PAIRS)[0]
+    first = json.loads(PAIRS.read_text(encoding="utf-8").splitlines()[0])
+    assert pair["chosen"] == reward_text(first["chosen"], first["question"], first["options"])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dataset_path", "no/such/pairs.jsonl"], "file not found"),
+        (["--eval_share", "1.5"], "eval_share"),
+        (["--model_name_or_path", "./no/such-model"], "folder not found"),
+        (["--pairs_from_labels", "nope"], "no label column"),
+    ],
+)
+def test_bad_inputs_exit_2_with_one_line(args, message, tmp_path, capsys):
+    code = run_rm("--dataset_path", str(PAIRS), "--output_dir", str(tmp_path / "out"), *args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert message in err[-1] and err[-1].startswith("python -m training rm: error:")
+
+
+def test_a_pairs_file_without_rejected_answers_is_refused(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"chosen": "答案：A"}\n{"chosen": "答案：B", "rejected": ""}\n', "utf-8")
+    with pytest.raises(mcq.DataError, match="2 bad pair row"):
+        load_pairs(bad)
