@@ -294,6 +294,8 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes, mode: int = 0o
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            handle.flush()
+            os.fsync(handle.fileno())  # the bytes reach the disk before the name does
         os.chmod(tmp, mode)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
