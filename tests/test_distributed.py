@@ -5,9 +5,10 @@ steps): killed after a checkpoint, relaunched, and checked for one writer, the w
 the log and the resumed step. The launcher is `assets/configs/accelerate/ddp.yaml`; without a
 GPU its processes train on the CPU (`accelerate launch --cpu --num_processes 2` would start one
 process: accelerate needs MPI for several CPU processes). Also: the shipped accelerate configs
-and recipes load and pass the up-front checks. What only a GPU can prove (NCCL, DeepSpeed ZeRO
-sharding, FSDP wrapping, vLLM server mode) is left to benchmarks/gpu_check.py and
-training/README.md.
+and recipes load and pass the up-front checks, and FSDP 2 starts in one CPU process (DeepSpeed
+ZeRO-2 too, opt-in: its first start compiles a C++ op). What only a GPU can prove (NCCL,
+sharding across processes, vLLM colocate and server mode) is left to benchmarks/gpu_check.py
+and training/README.md.
 """
 
 from __future__ import annotations
@@ -246,6 +247,26 @@ def test_batch_that_splits_a_group_across_processes_is_one_error(monkeypatch):
     message = str(err.value)
     assert "× 2 processes" in message and "num_generations 8" in message
     assert "use per_device_train_batch_size 4" in message
+
+
+def test_fsdp_config_starts_fsdp2_and_trains_a_complete_checkpoint_on_the_cpu(tmp_path):
+    from training.checkpoints import checkpoint_problem
+
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--config_file", str(ACCELERATE / "fsdp.yaml"), "--num_processes", "1",
+        "--mixed_precision", "no", "-m", "training", "grpo", "--config", "assets/configs/demo-cpu.yaml",
+        "--output-dir", str(run_dir), "--max_steps", "1", "--max_samples", "4",
+        "--per_device_train_batch_size", "4", "--num_generations", "4", "--max_completion_length", "8",
+        "--save_strategy", "steps", "--save_steps", "1", "--disable_tqdm", "true",
+    ]  # fmt: skip
+    proc = subprocess.run(
+        command, cwd=ROOT, env=dict(os.environ, **ENV), capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 process (world size 1), cpu, FSDP 2" in log_text(run_dir)
+    assert checkpoint_problem(run_dir / "checkpoint-1") is None
 
 
 @pytest.mark.skipif(

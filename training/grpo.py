@@ -24,6 +24,7 @@ import mcq
 from mcq.errors import UsageError
 from training.distributed import decided_by_main, describe_world, sharding
 from training.grpo_data import load_prompt
+from training.recipe_cli import DeferredParser, add_deferred
 from training.runlog import (
     RUN_INFO,
     find_resume_point,
@@ -150,36 +151,13 @@ def make_parser(subparsers: Any | None = None):
     """
     if subparsers is None:
         return _recipe_parser(prog=PROG)
-    # argparse makes every subcommand with its parent's parser class; this one needs its own.
-    parent_class = subparsers._parser_class
-    subparsers._parser_class = _DeferredParser
-    try:
-        parser = subparsers.add_parser("grpo", help=HELP, add_help=False)
-    finally:
-        subparsers._parser_class = parent_class
+    parser = add_deferred(subparsers, "grpo", help=HELP, build=_recipe_parser)
     parser.set_defaults(func=main)
     return parser
 
 
-class _DeferredParser(argparse.ArgumentParser):
-    """A subcommand placeholder that hands parsing and help to the real TRL parser."""
-
-    _real = None
-
-    def real(self):
-        if self._real is None:
-            self._real = _recipe_parser(prog=self.prog)
-            self._real.set_defaults(**self._defaults)
-        return self._real
-
-    def parse_known_args(self, args=None, namespace=None):
-        return self.real().parse_known_args(args, namespace)
-
-    def format_help(self):
-        return self.real().format_help()
-
-    def format_usage(self):
-        return self.real().format_usage()
+# The placeholder class under its old name, for code written against it (training.rm).
+_DeferredParser = DeferredParser
 
 
 def _recipe_parser(prog: str):
