@@ -6,9 +6,9 @@ the log and the resumed step. The launcher is `assets/configs/accelerate/ddp.yam
 GPU its processes train on the CPU (`accelerate launch --cpu --num_processes 2` would start one
 process: accelerate needs MPI for several CPU processes). Also: the shipped accelerate configs
 and recipes load and pass the up-front checks, and FSDP 2 starts in one CPU process (DeepSpeed
-ZeRO-2 too, once its C++ op is compiled: the first start takes ~6 min). What only a GPU can prove (NCCL,
-sharding across processes, vLLM colocate and server mode) is left to benchmarks/gpu_check.py
-and training/README.md.
+ZeRO-2 too, once its C++ op is compiled: the first start takes ~6 min). What only a GPU can
+prove (NCCL, sharding across processes, vLLM colocate and server mode) is left to
+benchmarks/gpu_check.py and training/README.md.
 """
 
 from __future__ import annotations
