@@ -14,9 +14,9 @@ examples:
   python -m training check-data --input assets/data/sample_train.tsv
   python -m training grpo --config assets/configs/qwen2.5-7b-qlora.yaml --max_samples 64
   python -m training rm --config assets/configs/rm-demo-cpu.yaml
-  python -m training curves runs/qwen2.5-7b-qlora --output curves.png
+  python -m training curves --input runs/qwen2.5-7b-qlora --output curves.png
   python -m training merge --adapter runs/qwen2.5-7b-qlora --output-dir runs/merged
-  python -m training push runs/qwen2.5-7b-qlora --repo-id me/zhongli-qwen --dry-run
+  python -m training push --input runs/qwen2.5-7b-qlora --repo-id me/zhongli-qwen --dry-run
   python -m training demo
 
 `python -m training grpo --help` lists every training option (TRL's GRPOConfig and ModelConfig);
