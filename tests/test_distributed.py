@@ -133,6 +133,31 @@ def test_checkpoints_keep_the_random_state_of_each_process(resumed_run):
     }
 
 
+def test_reward_model_training_with_two_processes_has_one_writer(tmp_path):
+    """`training rm` (TRL's RewardTrainer) under the same launcher: one log, per-rank RNG states."""
+    run_dir = tmp_path / "rm"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--config_file", str(ACCELERATE / "ddp.yaml"), "--num_processes", "2",
+        "--main_process_port", str(29500 + (os.getpid() + 1) % 1000),
+        "-m", "training", "rm", "--config", "assets/configs/rm-demo-cpu.yaml",
+        "--output-dir", str(run_dir), "--max_steps", "2", "--save_steps", "1",
+        "--per_device_train_batch_size", "2", "--eval_strategy", "no", "--max_length", "256",
+        "--logging_steps", "1", "--disable_tqdm", "true",
+    ]  # fmt: skip
+    proc = subprocess.run(
+        command, cwd=ROOT, env=dict(os.environ, **ENV), capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = log_text(run_dir)
+    assert log.count("run started") == 1 and log.count("saved checkpoint-2\n") == 1
+    assert log.count("held-out pairwise accuracy") == 1
+    assert {p.name for p in (run_dir / "checkpoint-2").glob("rng_state*.pth")} == {
+        "rng_state_0.pth",
+        "rng_state_1.pth",
+    }
+
+
 # --- configs and recipes -----------------------------------------------------------------------
 
 

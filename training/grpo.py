@@ -22,7 +22,6 @@ from typing import Any
 
 import mcq
 from mcq.errors import UsageError
-from training.distributed import decided_by_main, describe_world, sharding
 from training.grpo_data import load_prompt
 from training.recipe_cli import DeferredParser, add_deferred
 from training.runlog import (
@@ -232,19 +231,15 @@ def train(
     check_required(script_args, model_args)
     check_training_args(training_args)
     run_dir = Path(training_args.output_dir)
-    device = training_args.device  # under a launcher this also joins the process group
+    _ = training_args.device  # sets up the process group under a launcher (if not yet done)
     main_process = training_args.process_index == 0
     if main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
-    log_handler = start_run_log(run_dir, main_process)
+    log_handler = start_run_log(run_dir, main_process, training_args)
     try:
-        log.info("%s", describe_world(training_args.world_size, device.type, sharding()))
         if main_process:
             write_run_info(run_dir, script_args, training_args, model_args, recipe)
-        resume_from = decided_by_main(
-            lambda: find_resume_point(run_dir, script_args, training_args),
-            training_args.world_size,
-        )
+        resume_from = find_resume_point(run_dir, script_args, training_args)
         trainer = build_trainer(script_args, training_args, model_args)
 
         started = time.perf_counter()

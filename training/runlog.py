@@ -40,11 +40,15 @@ RUN_INFO = "zhongli_run.json"
 LOG_FILE = "training.log"
 
 
-def start_run_log(run_dir: Path, main_process: bool = True) -> logging.Handler | None:
+def start_run_log(
+    run_dir: Path, main_process: bool = True, training_args: Any = None
+) -> logging.Handler | None:
     """Append this run's log (ours, TRL's and transformers' warnings) to ``run_dir/training.log``.
 
     On a process other than the main one nothing is written and the console shows warnings
-    only, so N processes do not print every line N times. Returns the file handler (or None).
+    only, so N processes do not print every line N times. Given the trainer's arguments, the
+    first lines say who trains (``2 processes (world size 2), cuda``). Returns the file
+    handler (or None).
     """
     root = logging.getLogger()
     if root.level > logging.INFO or root.level == logging.NOTSET:
@@ -63,6 +67,11 @@ def start_run_log(run_dir: Path, main_process: bool = True) -> logging.Handler |
     root.addHandler(handler)
     _transformers_logging().add_handler(handler)
     log.info("=" * 20 + " run started: %s", " ".join(sys.argv))
+    if training_args is not None:
+        from training.distributed import describe_world, sharding
+
+        world = describe_world(training_args.world_size, training_args.device.type, sharding())
+        log.info("%s", world)
     return handler
 
 
@@ -112,9 +121,18 @@ def write_run_info(
 def find_resume_point(run_dir: Path, script_args: Any, training_args: Any) -> Path | None:
     """Return the checkpoint to resume from (None: start fresh), after moving broken ones aside.
 
-    Call it on the main process only (it renames folders); :func:`training.distributed.decided_by_main`
-    hands its answer to the others.
+    With several processes, the main one decides (it alone renames folders) and every process
+    gets its answer (:func:`training.distributed.decided_by_main`), so all resume alike.
     """
+    from training.distributed import decided_by_main
+
+    return decided_by_main(
+        lambda: _choose_resume_point(run_dir, script_args, training_args),
+        getattr(training_args, "world_size", 1),
+    )
+
+
+def _choose_resume_point(run_dir: Path, script_args: Any, training_args: Any) -> Path | None:
     explicit = training_args.resume_from_checkpoint
     if explicit:
         problem = checkpoint_problem(explicit) if Path(explicit).is_dir() else "not a folder"
