@@ -17,7 +17,6 @@ from mcq.errors import UsageError
 
 __all__ = [
     "Completions",
-    "EvalInputError",
     "Reference",
     "ScoredRow",
     "ScoredRun",
@@ -29,10 +28,6 @@ __all__ = [
     "read_completions",
     "score_file",
 ]
-
-
-#: The old name of :class:`mcq.errors.UsageError` (the same class), kept for one release.
-EvalInputError = UsageError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import mcq
-from evals.data import EvalInputError
 from mcq import paths
 from mcq.cli import command_parser
 from mcq.errors import UsageError
@@ -64,12 +63,12 @@ def build_demo_report(args: argparse.Namespace) -> dict:
 
     for path in (args.input, args.gold, args.base, args.tuned):
         if not Path(path).exists():
-            raise EvalInputError(f"{path}: not found (run from the repository root)")
+            raise UsageError(f"{path}: not found (run from the repository root)")
     prompt = getattr(args, "prompt", "default")
     try:
         mcq.load_prompt(prompt)
     except mcq.DataError as err:
-        raise EvalInputError(f"--prompt {prompt}: {err}") from None
+        raise UsageError(f"--prompt {prompt}: {err}") from None
     results = {}
     for label, model in zip(DEMO_LABELS, (args.base, args.tuned), strict=True):
         folder = args.work / label
