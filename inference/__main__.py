@@ -1,5 +1,8 @@
 """``python -m inference``: see :mod:`inference.cli`."""
 
+import sys
+
 from inference.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    sys.exit(main())
