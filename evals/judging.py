@@ -157,6 +157,12 @@ def evaluate_labelled(
         >>> ev = evaluate_labelled(rows, [1, 0], resamples=100)
         >>> ev.metrics["format"]["auc"], ev.metrics["format"]["n"]
         (1.0, 2)
+
+        Rows without an id are named by their number, as everywhere (:func:`mcq.row_id`):
+
+        >>> unnamed = [{"completion": "A"}, {"id": " ", "completion": "B"}]
+        >>> [s["id"] for s in evaluate_labelled(unnamed, [1, 0], resamples=10).scores]
+        ['1', '2']
     """
     from evals.stats import auc_ci, tie_share
 
@@ -187,7 +193,7 @@ def evaluate_labelled(
         if pos.size == 0 or neg.size == 0:
             notes.append(f"`{name}`: applies to one class only, so it has no AUC")
     scores = [
-        {"id": row.get("id", str(i + 1)), label: int(y[i])} | {n: columns[n][i] for n in names}
+        {"id": row_id(row.get("id"), i + 1), label: int(y[i])} | {n: columns[n][i] for n in names}
         for i, row in enumerate(rows)
     ]
     return Evaluation(

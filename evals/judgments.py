@@ -11,7 +11,6 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -78,14 +77,17 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def binary_label(value: Any) -> int | None:
-    """1, 0, or None for an empty cell; raises ValueError for anything else (its text)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """1, 0, or None for an empty cell; raises ValueError for anything else (its text).
+
+    Example:
+        >>> binary_label("Yes"), binary_label(0), binary_label(float("nan")), binary_label(" ")
+        (1, 0, None, None)
+    """
+    if not present(value):
         return None
     if isinstance(value, bool):
         return int(value)
     text = str(value).strip().lower()
-    if text == "":
-        return None
     if text in _TRUE:
         return 1
     if text in _FALSE:
