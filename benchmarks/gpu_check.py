@@ -24,8 +24,10 @@ import contextlib
 import importlib.util
 import io
 import json
+import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -268,15 +270,21 @@ def run_row(name: str, policy: Path, args: argparse.Namespace) -> dict:
         return result | {"row_s": round(time.perf_counter() - started, 1)}
     command = [sys.executable, __file__, "--row", name, "--policy", str(policy),
                "--steps", str(args.steps), "--max-completion-length", str(args.max_completion_length)]  # fmt: skip
+    # Its own process group: a row that runs out of time goes with its vLLM engine processes,
+    # which would otherwise keep holding GPU memory for the next row.
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
     try:
-        proc = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=args.row_timeout
-        )
+        stdout, stderr = proc.communicate(timeout=args.row_timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {"row": name, "error": f"timed out after {args.row_timeout} s"}
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    lines = [line for line in stdout.splitlines() if line.startswith('{"row"')]
     if proc.returncode or not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        tail = (stderr.strip().splitlines() or ["no output"])[-1]
         return {"row": name, "error": tail[:300], "row_s": round(time.perf_counter() - started, 1)}
     return json.loads(lines[-1]) | {"row_s": round(time.perf_counter() - started, 1)}
 
