@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
+    parser.add_argument("--workers", default="auto", help="batches at once ('auto': one a thread)")
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
@@ -86,6 +87,7 @@ def main() -> None:
             "batch_size": args.batch_size,
             "max_length": args.max_length,
             "dtype": args.dtype,
+            "workers": args.workers if args.workers == "auto" else int(args.workers),
         }
         preset = rewards.Preset("rm-bench", "", {"rm": 1.0}, {"rm": settings})
         texts, samples = load_completions(args.n)
@@ -109,7 +111,7 @@ def main() -> None:
         # CPU time is what a busy shared machine cannot hide: completions per CPU-second.
         print(f"{args.n / min(cpu_times):.0f} completions per CPU-second (process time)")
         print(
-            f"batch_size {args.batch_size}, max_length {args.max_length}, dtype "
+            f"batch_size {args.batch_size}, workers {args.workers}, max_length {args.max_length}, dtype "
             f"{next(loaded.parameters()).dtype}, device {device}, torch threads "
             f"{torch.get_num_threads()}, {os.cpu_count()} CPUs, {platform.processor() or '?'}, "
             f"load average {os.getloadavg()[0]:.2f}, mean score {sum(scores) / len(scores):.3f}"

@@ -112,6 +112,7 @@ def test_rewards_score_exits_2_for_a_missing_reward_model(tmp_path, capsys):
         ({"temperature": -1}, "temperature"),
         ({"device_map": "auto"}, "unknown settings"),
         ({"dtype": "int3"}, "dtype"),
+        ({"workers": 0}, "workers"),
     ],
 )
 def test_bad_reward_model_settings_are_refused(tmp_path, settings, message):
