@@ -15,6 +15,9 @@ Writes ``gpu_check.json`` and ``gpu_check.md`` to ``--output-dir``.
 
     python benchmarks/gpu_check.py                          # on the GPU machine
     python benchmarks/gpu_check.py --dry-run                # tiny model on the CPU, < 1 min
+
+One file (~400 lines) on purpose: the check is handed to whoever has a GPU as one script, with
+its policy builder, rows and report side by side.
 """
 
 from __future__ import annotations
