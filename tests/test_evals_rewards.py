@@ -220,6 +220,18 @@ def test_bad_pairs_are_one_line_and_exit_2(tmp_path, capsys, text, message):
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("flags", [["--pairs"], ["--label", "good", "--input"]])
+def test_an_input_inside_the_output_folder_is_refused_and_kept(tmp_path, capsys, flags):
+    folder = tmp_path / "r"
+    folder.mkdir()
+    path = write_jsonl(folder / "in.jsonl", [{"chosen": "答案：A", "rejected": "A", "good": 1}])
+    before = path.read_bytes()
+    code = main(["rewards", *flags, str(path), "--output-dir", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds the input" in err and len(err.strip().splitlines()) == 1
+    assert path.read_bytes() == before
+
+
 def test_sample_data_is_what_its_generator_writes():
     script = ROOT / "assets" / "data" / "make_pairs.py"
     done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)

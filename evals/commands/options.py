@@ -30,7 +30,7 @@ __all__ = [
 MD_ONLY = "write report.md and its PNGs only (no HTML, CSV or JSON), e.g. to commit them"
 
 #: The flags whose files a report folder must not hold (the folder is replaced as a whole).
-INPUT_FLAGS = ("input", "a", "b", "gold", "questions")
+INPUT_FLAGS = ("input", "a", "b", "gold", "questions", "pairs")
 
 
 def add_output_dir(

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from evals.commands.options import add_output_dir, prepare, report_folder
 from mcq.cli import command_parser
 from mcq.errors import UsageError
 from mcq.files import add_input_limit_argument
@@ -64,11 +65,7 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--preset", default="default", help="reward preset name or YAML path (default: default)"
     )
-    out = parser.add_mutually_exclusive_group(required=True)
-    out.add_argument(
-        "--output-dir", dest="output_dir", type=Path, help="report folder (created if needed)"
-    )
-    out.add_argument("--out", dest="output_dir", type=Path, help=argparse.SUPPRESS)
+    add_output_dir(parser, help="report folder (created if needed)")
     parser.add_argument(
         "--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
     )
@@ -83,8 +80,6 @@ def main(args: argparse.Namespace) -> int:
     from evals.judging import evaluate_labelled, evaluate_pairs, load_labelled, load_pairs
     from evals.judging_report import write_judging_report
     from evals.metrics import fmt
-    from evals.report import staged_folder
-    from mcq.files import check_output_folder, set_input_limit
 
     if args.input is not None and not args.label:
         raise UsageError("--input needs --label COLUMN (the binary human label)")
@@ -92,15 +87,8 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--label goes with --input; preference pairs need no label")
     if args.resamples < 1:
         raise UsageError(f"--resamples must be at least 1 (got {args.resamples})")
-    if getattr(args, "max_input_mb", None) is not None:
-        set_input_limit(args.max_input_mb)
+    prepare(args)
     source = args.input if args.input is not None else args.pairs
-    check_output_folder(args.output_dir, "--output-dir")
-    if source.resolve().is_relative_to(args.output_dir.resolve()):
-        raise UsageError(
-            f"--output-dir {args.output_dir}: holds the input {source}, which the report "
-            "would replace; choose another folder"
-        )
     settings = {"resamples": args.resamples, "seed": args.seed, "source": str(source)}
     if args.input is not None:
         rows, labels, unlabelled = load_labelled(args.input, args.label)
@@ -109,11 +97,7 @@ def main(args: argparse.Namespace) -> int:
             ev.notes.insert(0, f"{unlabelled} row(s) without a label left out")
     else:
         ev = evaluate_pairs(load_pairs(args.pairs), args.preset, **settings)
-    try:
-        with staged_folder(args.output_dir) as folder:
-            summary = write_judging_report(ev, folder)
-    except FileExistsError as err:
-        raise UsageError(str(err).replace("--out ", "--output-dir ", 1)) from None
+    summary = report_folder(args.output_dir, lambda folder: write_judging_report(ev, folder))
     key = "auc" if ev.mode == "labelled" else "accuracy"
     figures = ", ".join(
         f"{name} {fmt(m[key])}" + (f" (ties {m['ties']:.0%})" if m["ties"] is not None else "")
