@@ -389,7 +389,7 @@ def test_broken_newest_checkpoint_is_moved_aside_not_deleted(grpo_run, tmp_path)
 
 
 def test_resume_false_refuses_to_overwrite_existing_checkpoints(grpo_run, tmp_path):
-    from training.errors import UsageError
+    from mcq.errors import UsageError
     from training.grpo import ScriptArguments, find_resume_point
 
     shutil.copytree(grpo_run / "checkpoint-1", tmp_path / "checkpoint-1")
