@@ -62,6 +62,15 @@ def test_reward_funcs_give_one_unit_score_per_completion(preset):
     assert all(isinstance(s, float) and 0.0 <= s <= 1.0 for s in scores)
 
 
+def test_reward_function_survives_pickling(preset):
+    # TRL may hand reward functions to other processes; the component is rebuilt from settings.
+    import pickle
+
+    f = pickle.loads(pickle.dumps(rewards.trl.reward_funcs(preset)[0]))
+    assert f.__name__ == "rm"
+    assert 0.0 <= f(prompts=["?"], completions=[ANSWERS[0]])[0] <= 1.0
+
+
 def test_batched_scores_match_one_at_a_time(preset):
     samples = [Sample(question=QUESTION, options=OPTIONS)] * len(ANSWERS)
     together = [b.components["rm"] for b in rewards.scoring.score_batch(ANSWERS, samples, preset)]
