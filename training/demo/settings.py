@@ -79,7 +79,7 @@ def load_sample_data(settings: DemoSettings) -> tuple[list[mcq.Question], list[m
 
     train = mcq.load_train(settings.train)
     test = mcq.load_test(settings.test)
-    gold = read_gold(settings.gold)
+    gold = mcq.load_gold(settings.gold)
     missing = [q.id for q in test if q.id not in gold]
     if missing:
         raise mcq.DataError(
@@ -87,18 +87,6 @@ def load_sample_data(settings: DemoSettings) -> tuple[list[mcq.Question], list[m
         )
     test = [dataclasses.replace(q, correct_answer=gold[q.id]) for q in test]
     return train, test
-
-
-def read_gold(path: Path) -> dict[str, str]:
-    """Read ``id,correct_answer`` (CSV or TSV) into a dict."""
-    import csv
-
-    text = Path(path).read_text(encoding="utf-8-sig")
-    dialect = "excel-tab" if "\t" in text.splitlines()[0] else "excel"
-    rows = list(csv.DictReader(text.splitlines(), dialect=dialect))
-    if not rows or not {"id", "correct_answer"} <= set(rows[0]):
-        raise mcq.DataError(f"{path}: expected columns id,correct_answer")
-    return {r["id"].strip(): r["correct_answer"].strip().upper() for r in rows}
 
 
 def repo_relative(path: Path) -> str:
