@@ -5,17 +5,38 @@ demo models are missing). Any test module may use them:
 
 ``repo_root``, ``sample_train``, ``sample_test``, ``sample_gold``,
 ``demo_base``, ``demo_adapter``, ``demo_grpo`` (all :class:`pathlib.Path`).
+
+One is not free: ``served`` starts ``python -m inference serve`` of demo-grpo once for the whole
+run (1-4 minutes on 2 cores) and stops it after the last test that uses it. A test that needs a
+server started with other arguments starts its own with :func:`serving`.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from app.process import free_port
 from mcq.paths import DATA as DATA_DIR
 from mcq.paths import MODELS as MODELS_DIR
 from mcq.paths import REPO_ROOT
+
+if TYPE_CHECKING:
+    from openai import OpenAI
+
+#: Seconds ``inference serve`` of a demo model may take to answer (213 s seen on a loaded machine).
+SERVE_DEADLINE_S = 300
+#: Seconds it may take to stop after SIGTERM.
+SERVE_STOP_S = 60
 
 
 def _existing(path: Path, hint: str) -> Path:
@@ -68,3 +89,79 @@ def demo_adapter() -> Path:
 def demo_grpo() -> Path:
     """assets/models/demo-grpo: demo-base with the adapter merged in."""
     return _demo_model("demo-grpo")
+
+
+@contextmanager
+def serving(model: Path, *extra: str, log_dir: Path) -> Iterator[tuple[subprocess.Popen, OpenAI]]:
+    """``python -m inference serve --model MODEL [EXTRA...]`` on a free port, and a client for it.
+
+    Waits until the server lists its models (at most :data:`SERVE_DEADLINE_S`); on exit sends
+    SIGTERM and asserts that alone stopped it, as ``inference serve`` promises.
+    """
+    from openai import OpenAI
+
+    log_path = log_dir / "server.log"
+    port = free_port()
+    command = [sys.executable, "-m", "inference", "serve", "--model", str(model)]
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [*command, "--port", str(port), *extra],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0)
+        try:
+            deadline = time.monotonic() + SERVE_DEADLINE_S
+            while True:
+                assert server.poll() is None, log_path.read_text()[-2000:]
+                try:
+                    client.models.list()
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
+            yield server, client
+        finally:
+            server.send_signal(signal.SIGTERM)  # forwarded to vLLM, which shuts down cleanly
+            stopped_on_sigterm = True
+            try:
+                server.wait(timeout=SERVE_STOP_S)
+            except subprocess.TimeoutExpired:
+                stopped_on_sigterm = False
+                server.kill()
+                server.wait()
+    assert stopped_on_sigterm, f"inference serve was still running {SERVE_STOP_S} s after SIGTERM"
+    assert server.returncode != -signal.SIGKILL
+
+
+_LAST_USER = pytest.StashKey[str]()  # node id of the last selected test that uses `served`
+_STOP = pytest.StashKey[ExitStack]()  # stops the `served` server
+
+
+@pytest.fixture(scope="session")
+def served(request, tmp_path_factory, demo_grpo) -> Iterator[tuple[subprocess.Popen, OpenAI]]:
+    """``python -m inference serve`` of demo-grpo (the CPU defaults) and an OpenAI client for it.
+
+    Started on first use, stopped after the last test that uses it (not at the end of the run,
+    so it does not hold memory and a core while later modules load models of their own).
+    """
+    with ExitStack() as stack:
+        pair = stack.enter_context(serving(demo_grpo, log_dir=tmp_path_factory.mktemp("serve")))
+        request.config.stash[_STOP] = stack
+        yield pair
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    users = [item.nodeid for item in items if "served" in getattr(item, "fixturenames", ())]
+    if users:
+        config.stash[_LAST_USER] = users[-1]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    if item.nodeid == item.config.stash.get(_LAST_USER, None) and _STOP in item.config.stash:
+        item.config.stash[_STOP].close()  # closing again at session end does nothing

@@ -1,13 +1,11 @@
-"""`python -m inference serve`: vLLM's OpenAI-compatible server, talked to with `openai`."""
+"""`python -m inference serve`: vLLM's OpenAI-compatible server, talked to with `openai`.
+
+The server is the session's ``served`` fixture (tests/conftest.py), shared with
+tests/test_rewards_judge.py so the suite starts it once.
+"""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,12 +13,6 @@ import pytest
 from inference.cli import main
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_passes_unknown_flags_to_vllm_and_binds_localhost(capsys, demo_base, demo_adapter):
@@ -46,58 +38,6 @@ def test_serve_passes_unknown_flags_to_vllm_and_binds_localhost(capsys, demo_bas
     assert command[command.index("--max-num-seqs") + 1] == "4"
     assert command.count("--max-model-len") == 1  # the user's value replaces the CPU default
     assert f"demo-grpo-adapter={demo_adapter.resolve()}" in command
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, demo_grpo, repo_root):
-    """`python -m inference serve` of demo-grpo on a free port, and an OpenAI client for it."""
-    from openai import OpenAI
-
-    log_path = tmp_path_factory.mktemp("serve") / "server.log"
-    port = free_port()
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "inference",
-            "serve",
-            "--model",
-            str(demo_grpo),
-            "--port",
-            str(port),
-        ],
-        cwd=repo_root,
-        env={**os.environ, "PYTHONPATH": str(repo_root)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0)
-    try:
-        deadline = time.monotonic() + 150
-        while True:
-            assert server.poll() is None, log_path.read_text()[-2000:]
-            try:
-                client.models.list()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
-        yield server, client
-    finally:
-        server.send_signal(signal.SIGTERM)  # forwarded to vLLM, which shuts down cleanly
-        stopped_on_sigterm = True
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            stopped_on_sigterm = False
-            server.kill()
-            server.wait()
-        log.close()
-    # `inference serve` promises that SIGTERM stops it (and vLLM with it): no kill needed.
-    assert stopped_on_sigterm, "inference serve was still running 60 s after SIGTERM"
-    assert server.returncode != -signal.SIGKILL
 
 
 def test_openai_client_chats_with_the_served_demo_model(served):

@@ -1,7 +1,7 @@
 """LLM-as-judge components (rewards.judge), against the real `python -m inference serve`.
 
-The server is the demo model behind vLLM's OpenAI-compatible API, started once for the module
-by the ``served`` fixture of tests/test_inference_serve.py. Two stand-ins, each said where used:
+The server is the demo model behind vLLM's OpenAI-compatible API: the session's ``served``
+fixture (tests/conftest.py), started once for the run. Two stand-ins, each said where used:
 a closed port and a socket that never answers (a dead and a hung endpoint), and a small HTTP
 server that rejects vLLM's ``structured_outputs`` field the way a non-vLLM server does.
 """
@@ -23,11 +23,11 @@ import yaml
 
 import mcq
 import rewards
+from app.process import free_port
 from rewards.judge import get_judge, judge_batch, load_rubric, parse_rating
 from rewards.judge.client import JudgeSettings
 from rewards.scoring import score_batch
 from rewards.trl import reward_funcs
-from tests.test_inference_serve import free_port, served  # noqa: F401 - the module's server
 
 QUESTION = rewards.Sample(
     question="立法院院長如何產生？",
@@ -208,7 +208,7 @@ def test_a_server_without_structured_output_is_asked_in_free_text_and_parsed(tmp
 
 # ------------------------------------------------------------------ the real served model
 @pytest.fixture(scope="module")
-def endpoint(served):  # noqa: F811 - the imported fixture
+def endpoint(served):
     _, client = served
     return str(client.base_url).rstrip("/"), client.models.list().data[0].id
 
