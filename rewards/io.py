@@ -243,7 +243,7 @@ def score_rows(
     out: list[dict[str, Any]] = []
     for number, (row, breakdown) in enumerate(zip(rows, breakdowns, strict=True), 1):
         scored: dict[str, Any] = {
-            "id": str(row["id"]) if present(row.get("id")) else str(number),
+            "id": mcq.row_id(row.get("id"), number),
             "answer": breakdown.answer,
         }
         scored.update({name: breakdown.components.get(name) for name in chosen.weights})
