@@ -7,8 +7,6 @@ tests/test_training_rm.py trains a real one and scores with it.
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import subprocess
 import sys
 
@@ -161,8 +159,3 @@ def test_factory_components_receive_the_whole_batch(tmp_path):
         assert calls == [3]
     finally:
         FACTORIES.pop("length_scale", None)
-
-
-def test_docstring_examples_run():
-    module = importlib.import_module("rewards.learned")
-    assert doctest.testmod(module).failed == 0
