@@ -298,8 +298,12 @@ def _check_settings(name: str, settings: Mapping[str, Any]) -> None:
         raise DataError(f"component {name!r}: unknown settings {unknown} (known: {known})")
     folder = Path(where).expanduser()
     if folder.exists():
-        if not folder.is_dir() or not (folder / "config.json").is_file():
-            raise DataError(f"reward_model {where}: not a model folder (no config.json)")
+        if not folder.is_dir() or not any(
+            (folder / name).is_file() for name in ("config.json", "adapter_config.json")
+        ):
+            raise DataError(
+                f"reward_model {where}: not a model folder (no config.json or adapter_config.json)"
+            )
     elif not _HUB_ID.match(where):
         raise DataError(f"reward_model {where}: folder not found")
     for key in ("batch_size", "max_length"):
