@@ -1,7 +1,8 @@
 """``python -m training rm``: TRL's real RewardTrainer on the demo base model, a few steps.
 
-One short run (module fixture) is shared: its held-out accuracy file, its model as a rewards
-preset component, and a copy of it resumed for one more step.
+One short run (conftest's session fixture ``demo_rm``, shared with tests/test_rm_in_use.py) is
+checked here: its held-out accuracy file, its model as a rewards preset component, and a copy of
+it resumed for one more step.
 """
 
 from __future__ import annotations
@@ -13,70 +14,46 @@ import shutil
 import pytest
 
 import mcq
-from mcq.paths import CONFIGS, DATA
-from training.__main__ import main as training_main
+from tests.conftest import PAIRS, tiny_pairs, train_rm
 from training.rm_data import load_pairs, pairs_from_labels
 
-PAIRS = DATA / "preference_pairs.jsonl"
-FAST = [
-    "--max_steps", "2", "--save_steps", "2", "--per_device_train_batch_size", "2",
-    "--eval_strategy", "no", "--logging_steps", "1", "--max_length", "384",
-    "--bf16", "false",
-]  # fmt: skip
 
-
-def tiny_pairs(path, n=8):
-    """The first pairs of the shared sample file, on four questions."""
-    lines = PAIRS.read_text(encoding="utf-8").splitlines()[:n]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def run_rm(*args):
-    return training_main(["rm", "--config", str(CONFIGS / "rm-demo-cpu.yaml"), *FAST, *args])
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("rm")
-    data = tiny_pairs(folder / "pairs.jsonl")
-    out = folder / "run"
-    code = run_rm("--dataset_path", str(data), "--output_dir", str(out), "--eval_share", "0.25")
-    assert code == 0
-    return out
-
-
-def test_training_writes_the_heldout_pairwise_accuracy(run_dir):
-    found = json.loads((run_dir / "rm_eval.json").read_text(encoding="utf-8"))
+def test_training_writes_the_heldout_pairwise_accuracy(demo_rm):
+    found = json.loads((demo_rm / "rm_eval.json").read_text(encoding="utf-8"))
     assert 1 <= found["n"] < 8  # whole questions held out, not every pair
     assert 0.0 <= found["accuracy"] <= 1.0 and 0.0 <= found["ties"] <= 1.0
     assert found["ci"][0] <= found["accuracy"] <= found["ci"][1]
 
 
-def test_the_run_folder_is_a_one_output_classifier(run_dir):
-    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+def test_the_run_log_says_who_trains(demo_rm):
+    log = (demo_rm / "training.log").read_text(encoding="utf-8")
+    assert "1 process (world size 1), cpu" in log
+
+
+def test_the_run_folder_is_a_one_output_classifier(demo_rm):
+    config = json.loads((demo_rm / "config.json").read_text(encoding="utf-8"))
     assert len(config["id2label"]) == 1
     assert config["architectures"] == ["Qwen2ForSequenceClassification"]
 
 
-def test_a_rerun_resumes_from_the_newest_checkpoint(run_dir, tmp_path):
+def test_a_rerun_resumes_from_the_newest_checkpoint(demo_rm, tmp_path):
     copy = tmp_path / "run"
-    shutil.copytree(run_dir, copy)
+    shutil.copytree(demo_rm, copy)
     data = tiny_pairs(tmp_path / "pairs.jsonl")
-    assert run_rm("--dataset_path", str(data), "--output_dir", str(copy), "--max_steps", "3") == 0
+    assert train_rm("--dataset_path", str(data), "--output_dir", str(copy), "--max_steps", "3") == 0
     log = (copy / "training.log").read_text(encoding="utf-8")
     assert "resuming from checkpoint-2 at global step 2" in log
     state = json.loads((copy / "trainer_state.json").read_text(encoding="utf-8"))
     assert state["global_step"] == 3
 
 
-def test_the_trained_model_is_a_column_of_rewards_score(run_dir, tmp_path):
+def test_the_trained_model_is_a_column_of_rewards_score(demo_rm, tmp_path):
     from rewards.cli import main as rewards_main
 
     preset = tmp_path / "rm.yaml"
     preset.write_text(
         "name: rm\ncomponents: {learned: 1.0, format: 0.5}\n"
-        f"settings:\n  learned: {{reward_model: {run_dir}, batch_size: 4}}\n",
+        f"settings:\n  learned: {{reward_model: {demo_rm}, batch_size: 4}}\n",
         encoding="utf-8",
     )
     completions = tmp_path / "c.jsonl"
@@ -100,7 +77,7 @@ def test_a_lora_run_saves_an_adapter_that_scores_as_a_component(tmp_path):
     data = tiny_pairs(tmp_path / "pairs.jsonl")
     out = tmp_path / "lora"
     args = ["--use_peft", "true", "--lora_target_modules", "q_proj", "v_proj"]
-    assert run_rm("--dataset_path", str(data), "--output_dir", str(out), *args) == 0
+    assert train_rm("--dataset_path", str(data), "--output_dir", str(out), *args) == 0
     assert (out / "adapter_config.json").is_file()
     preset = rewards.Preset("p", "", {"rm": 1.0}, {"rm": {"reward_model": str(out)}})
     found = rewards.scoring.score_batch(["答案：A", "答案：B"], None, preset)
@@ -146,7 +123,7 @@ def test_pairs_are_formatted_like_the_scored_text():
     ],
 )
 def test_bad_inputs_exit_2_with_one_line(args, message, tmp_path, capsys):
-    code = run_rm("--dataset_path", str(PAIRS), "--output_dir", str(tmp_path / "out"), *args)
+    code = train_rm("--dataset_path", str(PAIRS), "--output_dir", str(tmp_path / "out"), *args)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert message in err[-1] and err[-1].startswith("python -m training rm: error:")

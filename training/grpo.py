@@ -23,7 +23,7 @@ from typing import Any
 import mcq
 from mcq.errors import UsageError
 from training.grpo_data import load_prompt
-from training.recipe_cli import DeferredParser, add_deferred
+from training.recipe_cli import add_deferred
 from training.runlog import (
     RUN_INFO,
     find_resume_point,
@@ -153,10 +153,6 @@ def make_parser(subparsers: Any | None = None):
     parser = add_deferred(subparsers, "grpo", help=HELP, build=_recipe_parser)
     parser.set_defaults(func=main)
     return parser
-
-
-# The placeholder class under its old name, for code written against it (training.rm).
-_DeferredParser = DeferredParser
 
 
 def _recipe_parser(prog: str):

@@ -33,6 +33,7 @@ from training.runlog import (
     log,
     one_line,
     outcome_log,
+    package_versions,
     start_run_log,
     stop_run_log,
 )
@@ -123,21 +124,9 @@ def make_parser(subparsers: Any | None = None):
     """
     if subparsers is None:
         return _recipe_parser(prog=PROG)
-    from training.grpo import _DeferredParser
+    from training.recipe_cli import add_deferred
 
-    class _Deferred(_DeferredParser):
-        def real(self):
-            if self._real is None:
-                self._real = _recipe_parser(prog=self.prog)
-                self._real.set_defaults(**self._defaults)
-            return self._real
-
-    parent_class = subparsers._parser_class
-    subparsers._parser_class = _Deferred
-    try:
-        parser = subparsers.add_parser("rm", help=HELP, add_help=False)
-    finally:
-        subparsers._parser_class = parent_class
+    parser = add_deferred(subparsers, "rm", help=HELP, build=_recipe_parser)
     parser.set_defaults(func=main)
     return parser
 
@@ -204,7 +193,7 @@ def train(
     main_process = training_args.process_index == 0
     if main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
-    log_handler = start_run_log(run_dir, main_process)
+    log_handler = start_run_log(run_dir, main_process, training_args)
     try:
         train_pairs, eval_pairs = load_data(script_args)
         if main_process:
@@ -304,8 +293,6 @@ def write_run_info(
     run_dir: Path, script_args: Any, training_args: Any, model_args: Any, recipe: str | None
 ) -> None:
     """Save the resolved configuration as ``zhongli_run.json`` (what ``training push`` reads)."""
-    from training.runlog import _versions
-
     for level, note in getattr(training_args, "device_notes", []):
         log.log(level, "%s", note)
     log.info("recipe: %s", recipe or "(none, command line only)")
@@ -318,6 +305,6 @@ def write_run_info(
         "script_args": dataclasses.asdict(script_args),
         "model_args": dataclasses.asdict(model_args),
         "training_args": json.loads(training_args.to_json_string()),
-        "versions": _versions(),
+        "versions": package_versions(),
     }
     write_atomic(run_dir / RUN_INFO, json.dumps(info, ensure_ascii=False, indent=2, default=str))

@@ -23,6 +23,7 @@ __all__ = [
     "find_resume_point",
     "log",
     "one_line",
+    "package_versions",
     "start_run_log",
     "stop_run_log",
     "write_run_info",
@@ -101,7 +102,7 @@ def write_run_info(
         "script_args": dataclasses.asdict(script_args),
         "model_args": dataclasses.asdict(model_args),
         "training_args": json.loads(training_args.to_json_string()),
-        "versions": _versions(),
+        "versions": package_versions(),
     }
     for level, note in getattr(training_args, "device_notes", []):
         log.log(level, "%s", note)
@@ -205,7 +206,15 @@ def _changed_fields(args: Any) -> dict[str, Any]:
     return changed
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """Installed versions of the training stack (torch, transformers, TRL, PEFT, ...), by name.
+
+    Packages that are not installed are left out.
+
+    Example:
+        >>> "torch" in package_versions()
+        True
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
