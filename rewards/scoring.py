@@ -2,21 +2,28 @@
 
 :func:`score_batch` hands each component the whole batch at once (a component with a batch
 function, such as a learned reward model, scores it in model-sized batches); :func:`score` is
-the one-completion case. Use ``score_batch`` wherever many completions are scored.
+the one-completion case. Use ``score_batch`` wherever many completions are scored;
+:func:`summarize` gives the means a scored file is reported with.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import mcq
 from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.text import as_text, extract
 
-__all__ = ["Breakdown", "score", "score_batch", "weighted_total"]
+__all__ = ["Breakdown", "score", "score_batch", "summarize", "weighted_total"]
+
+#: Completions per call of each component when :func:`score_batch` shows progress: big enough
+#: for a model's batches, small enough that the bar moves.
+PROGRESS_CHUNK = 512
 
 
 @dataclass
@@ -85,6 +92,8 @@ def score_batch(
     completions: Sequence[object],
     samples: Sequence[Sample | None] | None = None,
     preset: str | os.PathLike[str] | Preset = "default",
+    *,
+    progress: str | None = None,
 ) -> list[Breakdown]:
     """Score many completions with every component of a preset, each component in one batch.
 
@@ -92,6 +101,8 @@ def score_batch(
         completions: The answer texts (``None``, ``NaN`` and bytes accepted, as in :func:`score`).
         samples: One :class:`Sample` (or ``None``) per completion; ``None`` for no samples.
         preset: A preset name, a YAML path, or a loaded :class:`Preset`.
+        progress: A label for a progress bar; with it, more than :data:`PROGRESS_CHUNK`
+            completions are scored in chunks of that size and the bar counts them.
 
     Returns:
         One :class:`Breakdown` per completion, in order.
@@ -108,8 +119,22 @@ def score_batch(
     if len(samples) != len(texts):
         raise ValueError(f"{len(texts)} completions but {len(samples)} samples")
     filled = [s if s is not None else Sample() for s in samples]
+    if not progress or len(texts) <= PROGRESS_CHUNK:
+        return _score_chunk(texts, filled, chosen)
+    from tqdm.auto import tqdm
+
+    out: list[Breakdown] = []
+    with tqdm(total=len(texts), desc=progress, unit="row") as bar:
+        for start in range(0, len(texts), PROGRESS_CHUNK):
+            end = start + PROGRESS_CHUNK
+            out += _score_chunk(texts[start:end], filled[start:end], chosen)
+            bar.update(min(end, len(texts)) - start)
+    return out
+
+
+def _score_chunk(texts: list[str], samples: list[Sample], chosen: Preset) -> list[Breakdown]:
     per_component = {
-        name: comp.run_batch(texts, filled, chosen.settings.get(name))
+        name: comp.run_batch(texts, samples, chosen.settings.get(name))
         for name, comp in chosen.components.items()
     }
     out = []
@@ -127,3 +152,35 @@ def score_batch(
             )
         )
     return out
+
+
+def summarize(scored: Iterable[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    """Means per component (over the rows where it applies) and of ``total``; answer letters.
+
+    Args:
+        scored: Scored rows, as :func:`rewards.io.score_rows` makes them: ``answer`` and one
+            value (or ``None``) per component name and ``total``.
+        names: The component names to average, in order (``total`` is added).
+
+    Returns:
+        ``{"rows": n, "means": {name: (mean or None, rows that count)}, "letters": {"A": n, ...},
+        "no_answer": share of rows without a letter}``.
+
+    Example:
+        >>> s = summarize([{"answer": "A", "f": 1.0, "total": 1.0},
+        ...                {"answer": None, "f": None, "total": 0.0}], ["f"])
+        >>> s["means"]["f"], s["means"]["total"], s["no_answer"], s["letters"]["A"]
+        ((1.0, 1), (0.5, 2), 0.5, 1)
+    """
+    scored = list(scored)
+    means: dict[str, tuple[float | None, int]] = {}
+    for name in [*names, "total"]:
+        values = [row[name] for row in scored if row.get(name) is not None]
+        means[name] = (sum(values) / len(values) if values else None, len(values))
+    letters = Counter(row.get("answer") for row in scored)
+    return {
+        "rows": len(scored),
+        "means": means,
+        "letters": {letter: letters.get(letter, 0) for letter in mcq.LETTERS},
+        "no_answer": letters.get(None, 0) / len(scored) if scored else 0.0,
+    }

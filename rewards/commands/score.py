@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import mcq
 from mcq.cli import command_parser
 from mcq.files import add_input_limit_argument, refuse_overwrite, set_input_limit
+from rewards.scoring import summarize  # re-exported: its home was this module
 
 __all__ = ["main", "make_parser", "summarize", "summary_table"]
 
@@ -79,28 +79,6 @@ def _check_output_file(output: str) -> None:
     if not parent.is_dir():
         what = "is not a folder" if parent.exists() else "does not exist"
         raise mcq.DataError(f"--output {output}: {parent} {what}")
-
-
-def summarize(scored: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
-    """Means per component (over applicable rows) and total, the letter distribution.
-
-    Example:
-        >>> s = summarize([{"answer": "A", "f": 1.0, "total": 1.0},
-        ...                {"answer": None, "f": None, "total": 0.0}], ["f"])
-        >>> s["means"]["f"], s["no_answer"], s["letters"]["A"]
-        ((1.0, 1), 0.5, 1)
-    """
-    means: dict[str, tuple[float | None, int]] = {}
-    for name in [*names, "total"]:
-        values = [row[name] for row in scored if row.get(name) is not None]
-        means[name] = (sum(values) / len(values) if values else None, len(values))
-    letters = Counter(row.get("answer") for row in scored)
-    return {
-        "rows": len(scored),
-        "means": means,
-        "letters": {letter: letters.get(letter, 0) for letter in mcq.LETTERS},
-        "no_answer": letters.get(None, 0) / len(scored) if scored else 0.0,
-    }
 
 
 def summary_table(scored: list[dict[str, Any]], names: list[str], title: str = "") -> str:

@@ -58,7 +58,7 @@ def evaluate_models(
     import rewards
     from inference.backends import TransformersBackend
     from inference.generation import question_seed
-    from rewards.commands.score import summarize
+    from rewards.scoring import summarize
 
     greedy = temperature <= 0
     samples = 1 if greedy else samples
