@@ -164,9 +164,8 @@ def score_file(
     text and options come from the completions, else ``gold``, else ``questions``; results
     files from inference carry only ids, so reports show questions when one of those has them.
     """
-    from tqdm.auto import tqdm
-
     import rewards
+    from rewards.scoring import score_batch
 
     data = source if isinstance(source, Completions) else read_completions(source)
     if gold is not None:
@@ -179,46 +178,49 @@ def score_file(
     chosen = load_preset(preset)
     names = list(chosen.weights)
 
-    rows: list[ScoredRow] = []
-    for rid, raw in tqdm(
-        list(zip(data.ids, data.rows, strict=True)),
-        desc=f"scoring {data.path.name}",
-        unit="row",
-        disable=not progress or len(data.rows) < 500,
-    ):
+    samples = []
+    for rid, raw in zip(data.ids, data.rows, strict=True):
         ref = gold.get(rid) if gold is not None else None
         known = questions.get(rid) if questions else None
         inline_gold = normalize_letter(raw.get("correct_answer")) or (
             known.correct_answer if known else None
         )
-        gold_letter = ref.answer if ref is not None else inline_gold
         question = (
             raw.get("question") or (ref and ref.question) or (known and known.question) or None
         )
         options = (
             raw.get("options") or (ref and ref.options) or (known and dict(known.options)) or None
         )
-        sample = rewards.Sample(
-            id=rid, question=question, options=options, correct_answer=gold_letter
+        gold_letter = ref.answer if ref is not None else inline_gold
+        samples.append(
+            rewards.Sample(id=rid, question=question, options=options, correct_answer=gold_letter)
         )
-        completion = raw.get("completion") or ""
-        breakdown = rewards.score(completion, sample, preset=chosen)
-        extracted = breakdown.answer
-        rows.append(
-            ScoredRow(
-                id=rid,
-                completion=completion,
-                question=question,
-                options=options,
-                gold=gold_letter,
-                answer=extracted,
-                answer_rule=breakdown.answer_rule,
-                submitted=normalize_letter(raw.get("answer")) or extracted,
-                components={name: breakdown.components.get(name) for name in names},
-                total=float(breakdown.total),
-                details=dict(breakdown.details or {}),
-            )
+    completions = [raw.get("completion") or "" for raw in data.rows]
+    # One batch per component (a reward model's forward passes, a judge's concurrent requests).
+    breakdowns = score_batch(
+        completions,
+        samples,
+        chosen,
+        progress=f"scoring {data.path.name}" if progress else None,
+    )
+    rows = [
+        ScoredRow(
+            id=sample.id,
+            completion=completion,
+            question=sample.question,
+            options=sample.options,
+            gold=sample.correct_answer,
+            answer=breakdown.answer,
+            answer_rule=breakdown.answer_rule,
+            submitted=normalize_letter(raw.get("answer")) or breakdown.answer,
+            components={name: breakdown.components.get(name) for name in names},
+            total=float(breakdown.total),
+            details=dict(breakdown.details or {}),
         )
+        for raw, completion, sample, breakdown in zip(
+            data.rows, completions, samples, breakdowns, strict=True
+        )
+    ]
     return ScoredRun(
         path=str(data.path),
         label=label or default_label(data.path),
