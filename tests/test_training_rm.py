@@ -71,7 +71,7 @@ def test_the_trained_model_is_a_column_of_rewards_score(demo_rm, tmp_path):
     assert all(0.0 <= float(r["learned"]) <= 1.0 for r in rows)
 
 
-def test_a_lora_run_saves_an_adapter_that_scores_as_a_component(tmp_path):
+def test_a_lora_run_saves_an_adapter_that_scores_as_a_component(tmp_path, monkeypatch):
     import rewards
 
     data = tiny_pairs(tmp_path / "pairs.jsonl")
@@ -79,6 +79,7 @@ def test_a_lora_run_saves_an_adapter_that_scores_as_a_component(tmp_path):
     args = ["--use_peft", "true", "--lora_target_modules", "q_proj", "v_proj"]
     assert train_rm("--dataset_path", str(data), "--output_dir", str(out), *args) == 0
     assert (out / "adapter_config.json").is_file()
+    monkeypatch.chdir(tmp_path)  # the recipe names the base model relative to the repo root
     preset = rewards.Preset("p", "", {"rm": 1.0}, {"rm": {"reward_model": str(out)}})
     found = rewards.scoring.score_batch(["答案：A", "答案：B"], None, preset)
     assert all(0.0 <= b.components["rm"] <= 1.0 for b in found)

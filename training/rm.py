@@ -38,7 +38,15 @@ from training.runlog import (
     stop_run_log,
 )
 
-__all__ = ["EVAL_FILE", "ScriptArguments", "arguments_from", "main", "make_parser", "train"]
+__all__ = [
+    "EVAL_FILE",
+    "ScriptArguments",
+    "arguments_from",
+    "local_model_path",
+    "main",
+    "make_parser",
+    "train",
+]
 
 PROG = "python -m training rm"
 HELP = "reward-model training on preference pairs (--config RECIPE.yaml [--key value ...])"
@@ -189,6 +197,7 @@ def train(
     from training.rm_trainer import build_trainer, pairwise_accuracy
 
     check_arguments(script_args, training_args, model_args)
+    model_args.model_name_or_path = local_model_path(model_args.model_name_or_path)
     run_dir = Path(training_args.output_dir)
     main_process = training_args.process_index == 0
     if main_process:
@@ -255,6 +264,22 @@ def check_arguments(script_args: ScriptArguments, training_args: Any, model_args
             f"(got {training_args.max_steps})"
         )
     check_output_folder(training_args.output_dir, "--output_dir")
+
+
+def local_model_path(name: str) -> str:
+    """A local model folder as an absolute path; a hub id (no such folder) unchanged.
+
+    A LoRA run's ``adapter_config.json`` records the base model as it was named, so a relative
+    folder would make the adapter load only from the folder training started in.
+
+    Example:
+        >>> local_model_path("Qwen/no-such-local-folder")
+        'Qwen/no-such-local-folder'
+        >>> Path(local_model_path(".")).is_absolute()
+        True
+    """
+    folder = Path(name).expanduser()
+    return str(folder.resolve()) if folder.is_dir() else name
 
 
 def load_data(script_args: ScriptArguments) -> tuple[list, list]:
