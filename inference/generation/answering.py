@@ -1,10 +1,11 @@
 """Answering one chunk of questions: generate, extract, score, vote, re-ask the undecided.
 
 For every question: ask the model (``mcq.build_messages`` with the prompt variant, fitted to
-the context by :mod:`inference.context`), extract the letter (``mcq.extract_answer``), score
-the answer with the rewards preset and, where no letter can be extracted, ask again with the
-answer constrained to A-D (``answer_source=constrained``). With several samples the majority
-letter wins; a tie goes to the letter whose best answer has the highest total reward.
+the context by :mod:`inference.context`), score the answers with the rewards preset (a chunk's
+answers in one batch per component), which also extracts each letter (``mcq.extract_answer``),
+and, where no letter can be extracted, ask again with the answer constrained to A-D
+(``answer_source=constrained``). With several samples the majority letter wins; a tie goes to
+the letter whose best answer has the highest total reward.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class Answerer:
         """The detailed_results.csv rows of ``questions``, in their order."""
         import rewards
         from inference.context import fit_conversations
+        from rewards.scoring import score_batch
 
         s = self.settings
         conversations, truncated = fit_conversations(
@@ -128,18 +130,21 @@ class Answerer:
         self.generation_seconds += time.perf_counter() - started
         self.generated_tokens += sum(g.num_tokens for gens in generations for g in gens)
 
-        decided = []
-        for q, gens in zip(questions, generations, strict=True):
-            sample = rewards.Sample.from_question(q)
-            scored = [
-                Scored(
-                    g.text,
-                    mcq.extract_answer(g.text)[0],
-                    rewards.score(g.text, sample, preset=self.preset),
-                )
-                for g in gens
-            ]
-            decided.append(decide(scored))
+        # Every answer of the chunk in one batch per component (a reward model's forward passes).
+        texts = [g.text for gens in generations for g in gens]
+        samples = [
+            rewards.Sample.from_question(q)
+            for q, gens in zip(questions, generations, strict=True)
+            for _ in gens
+        ]
+        breakdowns = score_batch(texts, samples, self.preset)
+        decided, start = [], 0
+        for gens in generations:
+            mine = breakdowns[start : start + len(gens)]
+            start += len(gens)
+            decided.append(
+                decide([Scored(g.text, b.answer, b) for g, b in zip(gens, mine, strict=True)])
+            )
 
         missing = [i for i, (_, letter, _) in enumerate(decided) if letter is None]
         constrained: dict[int, str] = {}
