@@ -6,9 +6,11 @@ demo models are missing). Any test module may use them:
 ``repo_root``, ``sample_train``, ``sample_test``, ``sample_gold``,
 ``demo_base``, ``demo_adapter``, ``demo_grpo`` (all :class:`pathlib.Path`).
 
-One is not free: ``served`` starts ``python -m inference serve`` of demo-grpo once for the whole
-run (1-4 minutes on 2 cores) and stops it after the last test that uses it. A test that needs a
-server started with other arguments starts its own with :func:`serving`.
+Two are not free. ``served`` starts ``python -m inference serve`` of demo-grpo once for the whole
+run (1-4 minutes on 2 cores) and stops it after the last test that uses it; a test that needs a
+server started with other arguments starts its own with :func:`serving`. ``demo_rm`` trains a
+reward model once for the whole run (``python -m training rm``, two steps on eight sample pairs:
+seconds); :func:`train_rm` runs that command with the same quick arguments.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from app.process import free_port
+from mcq.paths import CONFIGS, REPO_ROOT
 from mcq.paths import DATA as DATA_DIR
 from mcq.paths import MODELS as MODELS_DIR
-from mcq.paths import REPO_ROOT
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -37,6 +39,32 @@ if TYPE_CHECKING:
 SERVE_DEADLINE_S = 300
 #: Seconds it may take to stop after SIGTERM.
 SERVE_STOP_S = 60
+
+
+#: The sample preference pairs (the first ones train the quick reward model).
+PAIRS = DATA_DIR / "preference_pairs.jsonl"
+#: ``python -m training rm`` arguments for a run of seconds on the demo recipe.
+RM_FAST = [
+    "--max_steps", "2", "--save_steps", "2", "--per_device_train_batch_size", "2",
+    "--eval_strategy", "no", "--logging_steps", "1", "--max_length", "384",
+    "--bf16", "false",
+]  # fmt: skip
+
+
+def tiny_pairs(path: Path, n: int = 8) -> Path:
+    """Write the first ``n`` pairs of the sample file (two per question) to ``path``."""
+    lines = PAIRS.read_text(encoding="utf-8").splitlines()[:n]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def train_rm(*args: str) -> int:
+    """``python -m training rm`` (in this process) with the demo recipe, :data:`RM_FAST` and
+    ``args``; returns its exit code."""
+    from training.__main__ import main as training_main
+
+    recipe = str(CONFIGS / "rm-demo-cpu.yaml")
+    return training_main(["rm", "--config", recipe, *RM_FAST, *args])
 
 
 def _existing(path: Path, hint: str) -> Path:
@@ -89,6 +117,19 @@ def demo_adapter() -> Path:
 def demo_grpo() -> Path:
     """assets/models/demo-grpo: demo-base with the adapter merged in."""
     return _demo_model("demo-grpo")
+
+
+@pytest.fixture(scope="session")
+def demo_rm(tmp_path_factory, demo_base) -> Path:
+    """A reward model of demo-base from ``python -m training rm``: two steps on the first eight
+    sample pairs, a quarter of the questions held out. Good for plumbing, not for judging."""
+    folder = tmp_path_factory.mktemp("rm")
+    data = tiny_pairs(folder / "pairs.jsonl")
+    out = folder / "run"
+    assert (
+        train_rm("--dataset_path", str(data), "--output_dir", str(out), "--eval_share", "0.25") == 0
+    )
+    return out
 
 
 @contextmanager
