@@ -300,29 +300,47 @@ class AppService:
         A question too long for the model's context is shortened in its middle first
         (``prompt_truncated`` in the result says so; the UI shows a note).
         """
-        import rewards
-
         q = build_question(question, list(options), gold)
+        answer = self.answer(side, q, temperature, max_new_tokens, system_prompt)
+        return self.score_answers(q, [answer])[0]
+
+    def answer(
+        self,
+        side: str,
+        q: Any,
+        temperature: float,
+        max_new_tokens: int,
+        system_prompt: str | None = None,
+    ) -> dict[str, Any]:
+        """``side``'s answer to ``q`` (a checked question) and how it was made, not yet scored:
+        give it to :meth:`score_answers` (with the other side's, to score both in one batch)."""
         temperature = check_number("temperature", temperature, 0.0, 2.0)
         max_new_tokens = int(check_number("max tokens", max_new_tokens, 1, LIMITS.max_new_tokens))
         system = check_text("system prompt", system_prompt, LIMITS.system_prompt_chars)
         messages, truncated = self.fit_question(side, q, max_new_tokens, system)
         start = time.perf_counter()
         text, timed_out = self.generate(side, messages, temperature, max_new_tokens)
-        seconds = time.perf_counter() - start
-        result = breakdown_dict(
-            rewards.score(text, _sample(q), preset=self.preset), gold=q.correct_answer
-        )
-        result.update(
-            model=self.models.label(side),
-            side=side,
-            text=text,
-            seconds=round(seconds, 2),
-            prompt_truncated=truncated,
-            timed_out=timed_out,
-            notes=limit_notes(timed_out=timed_out, limit_s=self.request_timeout),
-        )
-        return result
+        return {
+            "model": self.models.label(side),
+            "side": side,
+            "text": text,
+            "seconds": round(time.perf_counter() - start, 2),
+            "prompt_truncated": truncated,
+            "timed_out": timed_out,
+            "notes": limit_notes(timed_out=timed_out, limit_s=self.request_timeout),
+        }
+
+    def score_answers(self, q: Any, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """:meth:`answer` results for ``q`` with their breakdowns, scored in one batch per
+        component (one forward pass of a reward model, concurrent calls to a judge)."""
+        from rewards.scoring import score_batch
+
+        texts = [answer["text"] for answer in answers]
+        breakdowns = score_batch(texts, [_sample(q)] * len(texts), self.preset)
+        return [
+            {**breakdown_dict(breakdown, gold=q.correct_answer), **answer}
+            for breakdown, answer in zip(breakdowns, answers, strict=True)
+        ]
 
     def fit_question(
         self, side: str, q: Any, max_new_tokens: int, system_prompt: str = ""
@@ -400,10 +418,10 @@ class AppService:
             "gold": q.correct_answer,
             "preset": self.preset.name,
         }
-        for side in SIDES:
-            out[side] = self.compare_side(
-                side, question, options, gold, temperature, max_new_tokens, system_prompt
-            )
+        answers = [
+            self.answer(side, q, temperature, max_new_tokens, system_prompt) for side in SIDES
+        ]
+        out.update(zip(SIDES, self.score_answers(q, answers), strict=True))
         return out
 
     # ---------------------------------------------------------------- files

@@ -117,17 +117,23 @@ def compare_tab(service: AppService) -> None:
 
     @user_errors
     def compare_ui(q_text, a, b, c, d, gold_letter, temp, max_new) -> Iterator[list[Any]]:
-        # Check everything before the slow part, then fill in one side at a time.
-        build_question(q_text, [a, b, c, d], gold_letter)
+        # Check everything before the slow part; show each answer as it comes, then score both
+        # in one batch (one forward pass of a reward model, concurrent calls to a judge).
+        q = build_question(q_text, [a, b, c, d], gold_letter)
         pending = {
             side: [f"### {side}: {labels[side]}\n\n_generating…_", None, None, None]
             for side in SIDES
         }
         yield [*pending["base"], *pending["tuned"]]
+        answers = []
         for side in SIDES:
-            result = service.compare_side(side, q_text, [a, b, c, d], gold_letter, temp, max_new)
-            pending[side] = side_values(side, result)
+            answers.append(service.answer(side, q, temp, max_new))
+            head = f"### {side}: {labels[side]}\n\n_scoring…_"
+            pending[side] = [head, highlight_spans(answers[-1]["text"], []), None, None]
             yield [*pending["base"], *pending["tuned"]]
+        for side, result in zip(SIDES, service.score_answers(q, answers), strict=True):
+            pending[side] = side_values(side, result)
+        yield [*pending["base"], *pending["tuned"]]
 
     def side_values(side: str, result: dict[str, Any]) -> list[Any]:
         return [
