@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass
 
 from evals.data import ScoredRow, ScoredRun
 from evals.stats import wilson_interval
 from mcq.files import spreadsheet_safe
+from mcq.tables import missing
 
 __all__ = [
     "Accuracy",
@@ -69,14 +69,14 @@ def column(run: ScoredRun, name: str) -> list[float | None]:
 
 def fmt(value: float | None, digits: int = 3) -> str:
     """A score with fixed decimals, ``—`` for missing or NaN."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "—"
     return f"{value:.{digits}f}"
 
 
 def signed(value: float | None, digits: int = 3) -> str:
     """A difference with an explicit sign; one that rounds to zero is ``0.000``, unsigned."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "—"
     text = f"{value:+.{digits}f}"
     return text[1:] if float(text) == 0 else text
@@ -84,7 +84,7 @@ def signed(value: float | None, digits: int = 3) -> str:
 
 def pct(value: float | None, *, sign: bool = True) -> str:
     """A fraction as a percentage with one decimal (``0.4567`` → ``45.7%``)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "—"
     return f"{value * 100:.1f}" + ("%" if sign else "")
 

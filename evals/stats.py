@@ -6,11 +6,12 @@ numbers can be checked by hand; ``tests/test_evals_stats.py`` pins them to textb
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from mcq.tables import missing
 
 __all__ = [
     "Describe",
@@ -56,16 +57,16 @@ def describe(values: Sequence[float | None]) -> Describe:
         >>> (d.n, d.missing, d.mean, d.median)
         (3, 1, 0.5, 0.5)
     """
-    present = np.array([v for v in values if v is not None and not _is_nan(v)], dtype=float)
-    missing = len(values) - len(present)
+    present = np.array([v for v in values if not missing(v)], dtype=float)
+    absent = len(values) - len(present)
     if len(present) == 0:
         nan = float("nan")
-        return Describe(0, missing, nan, nan, nan, nan, nan, nan, nan)
+        return Describe(0, absent, nan, nan, nan, nan, nan, nan, nan)
     q1, median, q3 = np.quantile(present, [0.25, 0.5, 0.75])
     sd = float(np.std(present, ddof=1)) if len(present) > 1 else 0.0
     return Describe(
         n=len(present),
-        missing=missing,
+        missing=absent,
         mean=float(present.mean()),
         sd=sd,
         min=float(present.min()),
@@ -362,7 +363,3 @@ def letter_skew(
 def _batch(n: int) -> int:
     """Resamples drawn at once: about 10 million values, so 100k rows stay within ~80 MB."""
     return max(1, 10_000_000 // max(1, n))
-
-
-def _is_nan(value: object) -> bool:
-    return isinstance(value, float) and math.isnan(value)

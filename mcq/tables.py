@@ -32,6 +32,7 @@ __all__ = [
     "COLUMN_ALIASES",
     "Table",
     "canonical_column",
+    "missing",
     "present",
     "read_table",
     "row_id",
@@ -181,6 +182,18 @@ def row_id(raw: Any, number: int) -> str:
     return str(raw).strip() if present(raw) else str(number)
 
 
+def missing(value: Any) -> bool:
+    """True for no value at all: ``None``, or a float NaN (an empty cell pandas read).
+
+    Blank text and ``0`` are values here; :func:`present` also counts blank text as empty.
+
+    Example:
+        >>> missing(None), missing(float("nan")), missing(""), missing(0.0)
+        (True, True, False, False)
+    """
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def present(value: Any) -> bool:
     """True for a value with content: not None, not NaN, not blank text.
 
@@ -188,8 +201,4 @@ def present(value: Any) -> bool:
         >>> present(" "), present(float("nan")), present(0)
         (False, False, True)
     """
-    if value is None:
-        return False
-    if isinstance(value, float) and math.isnan(value):
-        return False
-    return str(value).strip() != ""
+    return not missing(value) and str(value).strip() != ""

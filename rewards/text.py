@@ -9,11 +9,11 @@ text are offsets into the original.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from typing import Any
 
 import mcq
+from mcq.tables import missing
 
 __all__ = ["as_text", "extract", "to_simplified"]
 
@@ -31,12 +31,10 @@ def as_text(value: object) -> str:
     """
     if isinstance(value, str):
         return value
-    if value is None:
+    if missing(value):
         return ""
     if isinstance(value, bytes | bytearray):
         return bytes(value).decode("utf-8", errors="replace")
-    if isinstance(value, float) and math.isnan(value):
-        return ""
     return str(value)
 
 
