@@ -253,15 +253,20 @@ def run_probes(
     Returns the mean total of the good answers and one result per probe, in PROBES order.
     """
     import rewards
+    from rewards.scoring import score_batch
 
     loaded = rewards.load_preset(preset)
     goods = [good_answer(s) for s in samples]
-    good_totals = [rewards.score(g, s, loaded).total for g, s in zip(goods, samples, strict=True)]
+    texts = list(goods)
+    for make in PROBES.values():
+        texts += [make(s, g) for s, g in zip(samples, goods, strict=True)]
+    # The good answers and every probe in one batch per component (a reward model, a judge).
+    found = [b.total for b in score_batch(texts, samples * (len(PROBES) + 1), loaded)]
+    n = len(samples)
+    good_totals = found[:n]
     results = []
-    for name, make in PROBES.items():
-        totals = [
-            rewards.score(make(s, g), s, loaded).total for s, g in zip(samples, goods, strict=True)
-        ]
+    for i, name in enumerate(PROBES, 1):
+        totals = found[i * n : (i + 1) * n]
         gaps = [g - t for g, t in zip(good_totals, totals, strict=True)]
         results.append(
             ProbeResult(
