@@ -229,17 +229,13 @@ def score_rows(
     chosen = load_preset(preset)
     rows = list(rows)
     samples = [_sample(row) for row in rows]
-    # Components see chunks of rows at once, so a model-backed one scores in batches.
-    starts: Iterable[int] = range(0, len(rows), _SCORE_CHUNK)
-    if progress and len(rows) >= 2000:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="scoring", unit="chunk")
-    breakdowns = []
-    for start in starts:
-        end = start + _SCORE_CHUNK
-        texts = [row.get("completion") for row in rows[start:end]]
-        breakdowns += score_batch(texts, samples[start:end], chosen)
+    # Components see many rows at once, so a model-backed one scores in batches.
+    breakdowns = score_batch(
+        [row.get("completion") for row in rows],
+        samples,
+        chosen,
+        progress="scoring" if progress and len(rows) >= 2000 else None,
+    )
     out: list[dict[str, Any]] = []
     for number, (row, breakdown) in enumerate(zip(rows, breakdowns, strict=True), 1):
         scored: dict[str, Any] = {
@@ -250,9 +246,6 @@ def score_rows(
         scored["total"] = breakdown.total
         out.append(scored)
     return out
-
-
-_SCORE_CHUNK = 512
 
 
 def _sample(row: dict[str, Any]) -> Sample:
