@@ -143,3 +143,14 @@ def test_inference_generate_scores_a_chunk_of_answers_in_one_batch(
     assert [float(r["reply_length"]) for r in rows] == pytest.approx(
         [min(len(r["response"]), 100) / 100 for r in rows], abs=1e-4
     )
+
+
+def test_score_batch_with_a_progress_bar_scores_in_chunks_of_512_with_the_same_results(probe):
+    from rewards.scoring import PROGRESS_CHUNK, score_batch
+
+    preset, log = probe
+    texts = [f"答案：{'ABCD'[i % 4]}" + "。" * (i % 120) for i in range(1200)]
+    quiet = score_batch(texts, None, str(preset))
+    shown = score_batch(texts, None, str(preset), progress="scoring")
+    assert shown == quiet
+    assert batch_sizes(log) == [1200, PROGRESS_CHUNK, PROGRESS_CHUNK, 1200 - 2 * PROGRESS_CHUNK]
