@@ -25,7 +25,7 @@ from typing import Any
 
 import mcq
 from mcq.files import read_text, spreadsheet_safe, write_atomic
-from mcq.tables import present, read_table
+from mcq.tables import missing, present, read_table
 from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.scoring import score_batch
@@ -270,8 +270,8 @@ def write_csv(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
 
 
 def _cell(value: Any) -> str:
-    if value is None:
+    if missing(value):
         return ""
     if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".") if value == value else ""
+        return f"{value:.4f}".rstrip("0").rstrip(".")
     return spreadsheet_safe(str(value))
