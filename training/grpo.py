@@ -43,9 +43,9 @@ __all__ = [
     "arguments_from",
     "check_required",
     "check_training_args",
-    "cli",
     "main",
     "make_parser",
+    "recipe_arguments",
     "train",
 ]
 
@@ -196,16 +196,37 @@ def arguments_from(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     return tuple(built)  # type: ignore[return-value]
 
 
-def cli(argv: Sequence[str]) -> int:
-    """Parse ``argv`` (``--config`` and overrides) and train; for callers holding an argv.
+def recipe_arguments(
+    recipe: str | Path, argv: Sequence[str] = (), **values: Any
+) -> tuple[Any, Any, Any]:
+    """(ScriptArguments, TrainingConfig, ModelConfig) from a recipe, for code that trains.
 
-    Kept for ``training.demo`` (one release); new code builds the dataclasses and calls
-    :func:`train`.
+    The recipe's values come first, then ``values`` (Python values, by option name), then
+    ``argv`` (``--key value`` strings, as a user typed them): the last one wins. Pass the
+    result to :func:`train`.
+
+    Raises:
+        UsageError: a missing or bad recipe, or an option no dataclass has.
     """
-    namespace, extras = make_parser().parse_known_args(list(argv))
+    unknown = sorted(set(values) - _option_names())
+    if unknown:
+        raise UsageError(f"unknown options: {', '.join(unknown)}")
+    namespace = argparse.Namespace(
+        **values
+    )  # set here, so the recipe's defaults do not replace them
+    namespace, extras = make_parser().parse_known_args(["--config", str(recipe), *argv], namespace)
     if extras:
         raise UsageError(f"unknown options: {' '.join(extras)}")
-    return main(namespace)
+    return arguments_from(namespace)
+
+
+def _option_names() -> set[str]:
+    from trl import ModelConfig
+
+    from training.grpo_trainer import TrainingConfig
+
+    kinds = (ScriptArguments, TrainingConfig, ModelConfig)
+    return {f.name for kind in kinds for f in dataclasses.fields(kind) if f.init}
 
 
 def train(

@@ -1,4 +1,4 @@
-"""GRPO on demo-base through ``python -m training grpo``'s code, then the adapter merge."""
+"""GRPO on demo-base with :func:`training.grpo.train` (the demo recipe), then the adapter merge."""
 
 from __future__ import annotations
 
@@ -13,19 +13,18 @@ from training.demo.files import save_model_dir, scratch_dir, swap_dir
 from training.demo.settings import TOKENIZER_FILES, DemoSettings
 
 
-def grpo_argv(settings: DemoSettings, base_dir: Path, run_dir: Path) -> list[str]:
-    """Arguments for ``python -m training grpo`` that train the demo adapter on ``base_dir``."""
-    argv = [
-        "--config", str(settings.config),
-        "--model_name_or_path", str(base_dir),
-        "--dataset_path", str(settings.train),
-        "--output_dir", str(run_dir),
-        "--seed", str(settings.seed),
-        "--data_seed", str(settings.seed),
-    ]  # fmt: skip
+def grpo_values(settings: DemoSettings, base_dir: Path, run_dir: Path) -> dict[str, Any]:
+    """The recipe options the demo sets on top of its recipe to train the adapter on ``base_dir``."""
+    values: dict[str, Any] = {
+        "model_name_or_path": str(base_dir),
+        "dataset_path": str(settings.train),
+        "output_dir": str(run_dir),
+        "seed": settings.seed,
+        "data_seed": settings.seed,
+    }
     if settings.grpo_steps is not None:
-        argv += ["--max_steps", str(settings.grpo_steps)]
-    return argv + list(settings.grpo_overrides)
+        values["max_steps"] = settings.grpo_steps
+    return values
 
 
 def recipe_value(config: Path, key: str, default: Any = None) -> Any:
@@ -37,13 +36,18 @@ def recipe_value(config: Path, key: str, default: Any = None) -> Any:
 
 
 def run_grpo(settings: DemoSettings, base_dir: Path, run_dir: Path) -> Path:
-    """Train the LoRA adapter with ``python -m training grpo``'s code; return the run folder."""
+    """Train the LoRA adapter with :func:`training.grpo.train` on the demo recipe; return the run folder.
+
+    ``settings.grpo_overrides`` (``--key value`` strings from ``--grpo-arg``) win over the demo's
+    own values.
+    """
     from training import grpo
 
-    argv = grpo_argv(settings, base_dir, run_dir)
-    print("[demo] python -m training grpo " + " ".join(argv), file=sys.stderr, flush=True)
-    grpo.cli(argv)
-    return run_dir
+    values = grpo_values(settings, base_dir, run_dir)
+    shown = " ".join([f"--{k} {v}" for k, v in values.items()] + list(settings.grpo_overrides))
+    print(f"[demo] training grpo --config {settings.config} {shown}", file=sys.stderr, flush=True)
+    arguments = grpo.recipe_arguments(settings.config, settings.grpo_overrides, **values)
+    return grpo.train(*arguments, recipe=str(settings.config))
 
 
 def save_adapter(run_dir: Path, out_dir: Path, base_ref: str, tokenizer_dir: Path) -> None:
