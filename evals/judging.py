@@ -32,17 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from evals.judgments import answer_text, load_labelled, load_pairs, pair_reference, read_records
 from mcq.errors import UsageError
 from mcq.tables import row_id
+from rewards.judgments import answer_text, load_labelled, pair_reference, read_pairs
 
 __all__ = [
     "Evaluation",
     "evaluate_labelled",
     "evaluate_pairs",
     "load_labelled",
-    "load_pairs",
-    "read_records",
+    "read_pairs",
     "spearman_matrix",
 ]
 

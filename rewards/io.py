@@ -30,7 +30,7 @@ from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.scoring import score_batch
 
-__all__ = ["load_completions", "score_rows", "training_completion", "write_csv"]
+__all__ = ["json_records", "load_completions", "score_rows", "training_completion", "write_csv"]
 
 _COMPLETION_COLUMNS = ("completion", "response")
 _GOLD_COLUMNS = ("correct_answer", "gold", "gold_answer")
@@ -54,13 +54,16 @@ def load_completions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """
     path = Path(path)
     text = read_text(path, what="JSONL, CSV or TSV file", binary_check=True)
-    if path.suffix.lower() in (".jsonl", ".json", ".ndjson") or text.lstrip().startswith("{"):
+    if path.suffix.lower() in (".jsonl", ".json", ".ndjson") or text.lstrip().startswith(
+        ("{", "[")
+    ):
         return _load_jsonl(path, text)
     return _load_table(path, text)
 
 
-def _json_records(path: Path, text: str) -> Iterable[tuple[str, Any]]:
-    """(where, record) pairs from JSONL, or from one JSON array of objects."""
+def json_records(path: Path, text: str) -> Iterable[tuple[str, Any]]:
+    """``(where, record)`` pairs from JSONL, or from one JSON array of objects (``where`` is
+    ``"line N"`` or ``"item N"``, for error messages); blank lines are skipped."""
     if text.lstrip().startswith("["):
         try:
             records = json.loads(text)
@@ -79,7 +82,7 @@ def _json_records(path: Path, text: str) -> Iterable[tuple[str, Any]]:
 
 def _load_jsonl(path: Path, text: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for number, record in _json_records(path, text):
+    for number, record in json_records(path, text):
         if not isinstance(record, dict):
             raise mcq.DataError(f"{path}: {number}: expected a JSON object")
         key = next((k for k in _COMPLETION_COLUMNS if k in record), None)

@@ -111,7 +111,7 @@ def test_a_tie_counts_as_wrong_and_is_reported_as_a_tie(pairs_report):
 
 def test_pairs_with_one_tie_in_four_score_three_quarters(tmp_path):
     pairs = [{"chosen": GOOD.format("A"), "rejected": "A"} for _ in range(3)]
-    pairs.append({"chosen": "A", "rejected": "A"})
+    pairs.append({"chosen": "C", "rejected": "A"})  # two bare letters: format cannot tell
     summary, details = run(tmp_path, "--pairs", str(write_jsonl(tmp_path / "p.jsonl", pairs)))
     fmt = summary["components"]["format"]
     assert (fmt["accuracy"], fmt["ties"]) == (0.75, 0.25)

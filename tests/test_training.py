@@ -486,7 +486,10 @@ def test_grpo_with_a_missing_data_file_exits_2_with_one_line(tmp_path, capsys):
     code = main(["grpo", "--model_name_or_path", str(ROOT / DEMO_BASE), "--dataset_path", str(missing),
                  "--output_dir", str(tmp_path / "run"), "--bf16", "false"])  # fmt: skip
     assert code == 2
-    assert capsys.readouterr().err.strip() == f"python -m training grpo: error: {missing}: file not found"
+    assert (
+        capsys.readouterr().err.strip()
+        == f"python -m training grpo: error: {missing}: file not found"
+    )
     assert not (tmp_path / "run").exists()  # nothing written for a run that cannot start
 
 

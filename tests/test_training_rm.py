@@ -14,6 +14,7 @@ import shutil
 import pytest
 
 import mcq
+from rewards.judgments import read_pairs
 from tests.conftest import PAIRS, tiny_pairs, train_rm
 from training.rm_data import load_pairs, pairs_from_labels
 
@@ -23,6 +24,13 @@ def test_training_writes_the_heldout_pairwise_accuracy(demo_rm):
     assert 1 <= found["n"] < 8  # whole questions held out, not every pair
     assert 0.0 <= found["accuracy"] <= 1.0 and 0.0 <= found["ties"] <= 1.0
     assert found["ci"][0] <= found["accuracy"] <= found["ci"][1]
+    # The held-out pairs come back as a pairs file evals reads, whole questions only.
+    held = read_pairs(demo_rm / found["heldout_file"])
+    assert len(held) == found["n"]
+    every = read_pairs(demo_rm.parent / "pairs.jsonl")  # what conftest's demo_rm trained on
+    assert {p["id"] for p in held} < {p["id"] for p in every}
+    trained_on = {p["group"] for p in every if p["id"] not in {h["id"] for h in held}}
+    assert all(p["group"] not in trained_on and p["question"] for p in held)
 
 
 def test_the_run_log_says_who_trains(demo_rm):
@@ -133,5 +141,5 @@ def test_bad_inputs_exit_2_with_one_line(args, message, tmp_path, capsys):
 def test_a_pairs_file_without_rejected_answers_is_refused(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"chosen": "答案：A"}\n{"chosen": "答案：B", "rejected": ""}\n', "utf-8")
-    with pytest.raises(mcq.DataError, match="2 bad pair row"):
+    with pytest.raises(mcq.DataError, match="2 invalid pair row"):
         load_pairs(bad)

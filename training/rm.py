@@ -8,7 +8,8 @@ The model is ``AutoModelForSequenceClassification`` with one output (``num_label
 of any causal-LM checkpoint or hub id; it learns to score the chosen answer of each pair above
 the rejected one (the Bradley-Terry loss). A share of the pairs (``eval_share``, whole
 questions at a time) is held out; the pairwise accuracy on it is logged at the end and written
-to ``rm_eval.json`` in the run folder. The run folder is then a model that a rewards preset
+to ``rm_eval.json`` in the run folder, and the held-out pairs themselves to
+``heldout_pairs.jsonl`` (a pairs file, for ``python -m evals rewards --pairs``). The run folder is then a model that a rewards preset
 can name: ``settings: {rm: {reward_model: RUN_DIR}}`` (see :mod:`rewards.learned`).
 A second run with the same ``output_dir`` continues from the newest complete checkpoint.
 """
@@ -68,6 +69,8 @@ uses the result as  settings: {rm: {reward_model: runs/rm-demo}}  with rm listed
 
 #: Held-out pairwise accuracy, written into the run folder at the end of training.
 EVAL_FILE = "rm_eval.json"
+#: The held-out pairs, as a pairs file ``python -m evals rewards --pairs`` reads.
+HELDOUT_FILE = "heldout_pairs.jsonl"
 
 
 @dataclass
@@ -221,7 +224,10 @@ def train(
         save_final(trainer, run_dir)
         if eval_pairs and main_process:
             found = pairwise_accuracy(trainer, eval_pairs, script_args.score_batch_size)
+            found["heldout_file"] = HELDOUT_FILE
             write_atomic(run_dir / EVAL_FILE, json.dumps(found, indent=2) + "\n")
+            held = (json.dumps(p["source"], ensure_ascii=False) + "\n" for p in eval_pairs)
+            write_atomic(run_dir / HELDOUT_FILE, "".join(held))
             log.info(
                 "held-out pairwise accuracy %.3f (95%% CI %.3f-%.3f, ties %.3f) on %d pairs: %s",
                 found["accuracy"],

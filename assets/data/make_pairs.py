@@ -167,7 +167,7 @@ def to_simplified(value):
 
     convert = OpenCC("t2s").convert
     if isinstance(value, dict):
-        return {k: to_simplified(v) if k not in ("id", "subset") else v for k, v in value.items()}
+        return {k: to_simplified(v) if k not in ("id", "question_id", "subset") else v for k, v in value.items()}
     return convert(value) if isinstance(value, str) else value
 
 
@@ -180,6 +180,7 @@ def make_pairs(questions: list[mcq.Question], seed: int = 12) -> list[dict]:
             f = fields(rng, q)
             pair = {
                 "id": f"{q.id}-{subset}",
+                "question_id": q.id,  # both pairs on a question, whatever their script
                 "question": q.question,
                 "options": dict(q.options),
                 "correct_answer": q.correct_answer,

@@ -70,6 +70,12 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         "--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
     )
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="leave out invalid rows (a label that is not binary; a pair with a missing, empty "
+        "or repeated text), counted in the report, instead of stopping",
+    )
     add_input_limit_argument(parser)
     parser.set_defaults(func=main)
     return parser
@@ -77,9 +83,10 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     """Score the input with the preset, measure, and write the report into ``--output-dir``."""
-    from evals.judging import evaluate_labelled, evaluate_pairs, load_labelled, load_pairs
+    from evals.judging import evaluate_labelled, evaluate_pairs, load_labelled, read_pairs
     from evals.judging_report import write_judging_report
     from evals.metrics import fmt
+    from rewards.judgments import read_records
 
     if args.input is not None and not args.label:
         raise UsageError("--input needs --label COLUMN (the binary human label)")
@@ -91,12 +98,18 @@ def main(args: argparse.Namespace) -> int:
     source = args.input if args.input is not None else args.pairs
     settings = {"resamples": args.resamples, "seed": args.seed, "source": str(source)}
     if args.input is not None:
-        rows, labels, unlabelled = load_labelled(args.input, args.label)
+        rows, labels, left_out = load_labelled(
+            args.input, args.label, skip_invalid=args.skip_invalid
+        )
         ev = evaluate_labelled(rows, labels, args.preset, label=args.label, **settings)
-        if unlabelled:
-            ev.notes.insert(0, f"{unlabelled} row(s) without a label left out")
+        if left_out:
+            ev.notes.insert(0, f"{left_out} row(s) without a valid label left out")
     else:
-        ev = evaluate_pairs(load_pairs(args.pairs), args.preset, **settings)
+        pairs = read_pairs(args.pairs, skip_invalid=args.skip_invalid)
+        ev = evaluate_pairs(pairs, args.preset, **settings)
+        dropped = len(read_records(args.pairs)) - len(pairs) if args.skip_invalid else 0
+        if dropped:
+            ev.notes.insert(0, f"{dropped} invalid pair(s) left out")
     summary = report_folder(args.output_dir, lambda folder: write_judging_report(ev, folder))
     key = "auc" if ev.mode == "labelled" else "accuracy"
     figures = ", ".join(
