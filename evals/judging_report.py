@@ -12,6 +12,7 @@ from evals import plots
 from evals.judging import Evaluation
 from evals.metrics import fmt
 from evals.report import Report, write_atomic
+from mcq.tables import missing
 
 __all__ = ["write_judging_report"]
 
@@ -35,8 +36,9 @@ def _ci(pair: list[float]) -> str:
     return f"{fmt(pair[0])}–{fmt(pair[1])}"
 
 
-def _pct(value: float) -> str:
-    return "—" if value != value else f"{value:.0%}"
+def _pct(value: float | None) -> str:
+    """A share as a whole percentage (ties), ``—`` for missing or NaN."""
+    return "—" if missing(value) else f"{value:.0%}"
 
 
 def _subset_row(ev: Evaluation, subset: str, names: list[str]) -> list[object]:

@@ -233,7 +233,9 @@ class Judge:
             "model": self.settings.model,
             "messages": messages,
             "temperature": 0,
-            "max_tokens": self.settings.max_tokens,
+            # OpenAI's current name for the reply limit (its newer models refuse "max_tokens");
+            # vLLM's server takes it too.
+            "max_completion_tokens": self.settings.max_tokens,
         }
         if self._structured:
             choice = {"structured_outputs": {"choice": self.rubric.ratings}}
