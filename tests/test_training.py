@@ -410,6 +410,9 @@ def test_curves_writes_a_png_with_reward_kl_loss_and_length(grpo_run, tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert width >= 800 and height >= 600 and len(data) > 30_000
+    from PIL import Image
+
+    assert Image.open(png).info["Description"].startswith("Reward (weighted total and components)")
 
     from training.curves import find_trainer_state, load_history
 

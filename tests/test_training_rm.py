@@ -143,3 +143,18 @@ def test_a_pairs_file_without_rejected_answers_is_refused(tmp_path):
     bad.write_text('{"chosen": "答案：A"}\n{"chosen": "答案：B", "rejected": ""}\n', "utf-8")
     with pytest.raises(mcq.DataError, match="2 invalid pair row"):
         load_pairs(bad)
+
+
+def test_curves_of_a_reward_model_run_show_loss_accuracy_and_margin(demo_rm, tmp_path):
+    from PIL import Image
+
+    from training.__main__ import main as training_main
+    from training.curves import find_trainer_state, is_reward_model_run, load_history
+
+    history = load_history(find_trainer_state(demo_rm))
+    assert is_reward_model_run(history) and all("accuracy" in e for e in history)
+    png = tmp_path / "rm-curves.png"
+    assert training_main(["curves", "--input", str(demo_rm), "--output", str(png)]) == 0
+    panels = Image.open(png).info["Description"]
+    assert panels.startswith("Loss (Bradley-Terry); Pairwise accuracy") and "Margin" in panels
+    assert "KL" not in panels

@@ -1,8 +1,11 @@
 """``python -m training curves RUN_DIR``: training curves from a run's ``trainer_state.json``.
 
-Four panels against the optimizer step: reward (total and each component, as TRL logs them
-under ``rewards/<name>/mean``), KL to the reference model (when ``beta`` > 0 logs it), loss,
-and completion length.
+Four panels against the optimizer step. A GRPO run (``training grpo``): reward (total and each
+component, as TRL logs them under ``rewards/<name>/mean``), KL to the reference model (when
+``beta`` > 0 logs it), loss, and completion length. A reward-model run (``training rm``, told
+apart by TRL's ``accuracy``/``margin`` metrics): loss, pairwise accuracy, margin (chosen minus
+rejected score), and the scores' mean with their min-max band; each with its ``eval_`` points
+where an eval strategy logged them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from mcq.cli import command_parser
 from mcq.errors import UsageError
 from mcq.files import refuse_overwrite
 
-__all__ = ["find_trainer_state", "load_history", "main", "make_parser", "plot_curves"]
+__all__ = [
+    "find_trainer_state",
+    "is_reward_model_run",
+    "load_history",
+    "main",
+    "make_parser",
+    "plot_curves",
+]
 
 EPILOG = """\
 examples:
@@ -71,7 +81,9 @@ def load_history(state_file: str | Path) -> list[dict[str, float]]:
 
 
 def plot_curves(history: list[dict[str, float]], out: str | Path, title: str = "") -> Path:
-    """Draw the four panels into a PNG at ``out`` (written atomically); returns ``out``."""
+    """Draw the four panels into a PNG at ``out`` (written atomically); returns ``out``.
+
+    The PNG's ``Description`` text names the panels, for readers that cannot see it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -79,7 +91,29 @@ def plot_curves(history: list[dict[str, float]], out: str | Path, title: str = "
 
     out = Path(out)
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
-    reward_ax, kl_ax, loss_ax, length_ax = axes.flat
+    (_rm_panels if is_reward_model_run(history) else _grpo_panels)(axes.flat, history)
+    for ax in axes[1]:
+        ax.set_xlabel("step")
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        panels = "; ".join(ax.get_title() for ax in axes.flat)
+        fig.savefig(tmp, format="png", dpi=110, metadata={"Title": title, "Description": panels})
+        os.replace(tmp, out)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _grpo_panels(axes: Any, history: list[dict[str, float]]) -> None:
+    reward_ax, kl_ax, loss_ax, length_ax = axes
 
     _line(reward_ax, history, "reward", "total", linewidth=2.2, color="black")
     for key in sorted({k for entry in history for k in entry if _is_component(k)}):
@@ -115,23 +149,45 @@ def plot_curves(history: list[dict[str, float]], out: str | Path, title: str = "
         length_ax.legend(fontsize=8)
     length_ax.set_title("Completion length (tokens)")
 
-    for ax in (loss_ax, length_ax):
-        ax.set_xlabel("step")
-    for ax in axes.flat:
-        ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
-        fig.savefig(tmp, format="png", dpi=110)
-        os.replace(tmp, out)
-    finally:
-        plt.close(fig)
-        tmp.unlink(missing_ok=True)
-    return out
+def is_reward_model_run(history: list[dict[str, float]]) -> bool:
+    """True for a ``training rm`` history: TRL's RewardTrainer logs accuracy and margin, GRPO
+    logs a reward.
+
+    Example:
+        >>> is_reward_model_run([{"step": 1, "loss": 0.7, "accuracy": 0.5, "margin": 0.1}])
+        True
+        >>> is_reward_model_run([{"step": 1, "loss": 0.0, "reward": 0.6}])
+        False
+    """
+    keys = {key for entry in history for key in entry}
+    return "reward" not in keys and bool({"accuracy", "margin", "eval_accuracy"} & keys)
+
+
+def _rm_panels(axes: Any, history: list[dict[str, float]]) -> None:
+    loss_ax, accuracy_ax, margin_ax, score_ax = axes
+    for ax, key, title in (
+        (loss_ax, "loss", "Loss (Bradley-Terry)"),
+        (accuracy_ax, "accuracy", "Pairwise accuracy (chosen scored higher)"),
+        (margin_ax, "margin", "Margin (chosen minus rejected score)"),
+    ):
+        shown = _line(ax, history, key, "train")
+        shown = _line(ax, history, f"eval_{key}", "eval", linewidth=2.2, color="black") or shown
+        if shown:
+            ax.legend(fontsize=8)
+        ax.set_title(title)
+    accuracy_ax.set_ylim(-0.05, 1.05)
+    if _line(score_ax, history, "mean_reward", "mean"):
+        spans = [
+            (e["step"], e["min_reward"], e["max_reward"])
+            for e in history
+            if "min_reward" in e and "max_reward" in e
+        ]
+        if spans:
+            steps, low, high = zip(*spans, strict=True)
+            score_ax.fill_between(steps, low, high, alpha=0.2, label="min–max")
+        score_ax.legend(fontsize=8)
+    score_ax.set_title("Scores the model gives (train batches)")
 
 
 def _is_component(key: str) -> bool:
@@ -154,7 +210,7 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
     parser = command_parser(
         subparsers,
         "curves",
-        help="plot reward, KL, loss and completion length from a run",
+        help="plot a run's curves: reward, KL, loss and length (grpo); loss, accuracy, margin (rm)",
         description=__doc__.splitlines()[0].split(": ", 1)[1],
         epilog=EPILOG,
         prog="python -m training curves",
