@@ -510,3 +510,21 @@ def test_use_vllm_without_vllm_is_one_clear_error(monkeypatch):
     with pytest.raises(vllm_colocate.VLLMUnavailable) as err:
         vllm_colocate.check_vllm()
     assert "\n" not in str(err.value) and "use_vllm" in str(err.value)
+
+
+def test_recipe_arguments_layer_recipe_then_values_then_argv():
+    """The Python entry `training demo` trains through: the recipe, overridden by values, then
+    by what a user typed."""
+    from training.grpo import recipe_arguments
+
+    recipe = ROOT / "assets/configs/demo-cpu.yaml"
+    _, from_recipe, _ = recipe_arguments(recipe)
+    assert (from_recipe.max_steps, from_recipe.learning_rate) == (80, 1.0e-3)
+    _, with_values, model = recipe_arguments(recipe, max_steps=3, lora_r=4)
+    assert (with_values.max_steps, model.lora_r, with_values.learning_rate) == (3, 4, 1.0e-3)
+    _, typed, _ = recipe_arguments(recipe, ["--max_steps", "5"], max_steps=3)
+    assert typed.max_steps == 5
+    with pytest.raises(mcq.UsageError, match="unknown options: no_such_option"):
+        recipe_arguments(recipe, no_such_option=1)
+    with pytest.raises(mcq.UsageError, match="unknown options: --bogus"):
+        recipe_arguments(recipe, ["--bogus", "1"])
