@@ -522,8 +522,10 @@ def test_recipe_arguments_layer_recipe_then_values_then_argv():
     assert (from_recipe.max_steps, from_recipe.learning_rate) == (80, 1.0e-3)
     _, with_values, model = recipe_arguments(recipe, max_steps=3, lora_r=4)
     assert (with_values.max_steps, model.lora_r, with_values.learning_rate) == (3, 4, 1.0e-3)
-    _, typed, _ = recipe_arguments(recipe, ["--max_steps", "5"], max_steps=3)
-    assert typed.max_steps == 5
+    script, typed, _ = recipe_arguments(
+        recipe, ["--max_steps", "5", "--preset", "seed"], max_steps=3
+    )
+    assert typed.max_steps == 5 and script.reward_preset == "seed"  # --preset, as elsewhere
     with pytest.raises(mcq.UsageError, match="unknown options: no_such_option"):
         recipe_arguments(recipe, no_such_option=1)
     with pytest.raises(mcq.UsageError, match="unknown options: --bogus"):

@@ -107,7 +107,9 @@ class ScriptArguments:
     reward_preset: str = field(
         default="default",
         metadata={
-            "help": "Rewards preset (name in assets/rewards/ or a YAML path): components and weights."
+            "help": "Rewards preset (name in assets/rewards/ or a YAML path): components and "
+            "weights. --preset is the same option, as the other commands spell it.",
+            "aliases": ["--preset"],
         },
     )
     prompt: str = field(
