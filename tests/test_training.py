@@ -120,7 +120,10 @@ def test_training_log_holds_the_resolved_config(grpo_run):
     assert '"max_samples": 16' in text
     assert "training on 16" in text
     info = read_state(grpo_run / "zhongli_run.json")
-    assert info["base_model"] == DEMO_BASE
+    # A local base is recorded absolute, so the adapter loads from any folder.
+    assert info["base_model"] == str((ROOT / DEMO_BASE).resolve())
+    adapter = read_state(grpo_run / "adapter_config.json")
+    assert adapter["base_model_name_or_path"] == info["base_model"]
     assert info["reward_preset"] == "default"
     assert info["prompt"] == {
         "name": "default",

@@ -28,6 +28,7 @@ from training.runlog import (
     RUN_INFO,
     find_resume_point,
     fmt,
+    local_model_path,
     log,
     one_line,
     outcome_log,
@@ -249,6 +250,7 @@ def train(
 
     check_required(script_args, model_args)
     check_training_args(training_args)
+    model_args.model_name_or_path = local_model_path(model_args.model_name_or_path)
     run_dir = Path(training_args.output_dir)
     _ = training_args.device  # sets up the process group under a launcher (if not yet done)
     main_process = training_args.process_index == 0

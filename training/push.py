@@ -15,6 +15,7 @@ from typing import Any
 from mcq.cli import command_parser
 from mcq.errors import UsageError
 from mcq.files import check_output_folder, write_atomic
+from mcq.paths import REPO_ROOT
 
 __all__ = ["files_to_upload", "main", "make_parser", "model_card", "push"]
 
@@ -110,7 +111,7 @@ def model_card(folder: str | Path, repo_id: str) -> str:
         "",
         "## Training",
         "",
-        f"- Base model: `{base}`",
+        f"- Base model: `{_shown_path(base)}`",
         f"- Recipe: `{info.get('recipe') or 'not recorded'}`",
         f"- Training data: `{Path(info['dataset']).name if info.get('dataset') else 'not recorded'}`",
     ]
@@ -321,3 +322,15 @@ def _read_json(path: Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def _shown_path(base: str) -> str:
+    """A local base folder as a reader can place it (repository-relative, else its name); a
+    hub id unchanged. Runs record local bases absolute, which would leak the trainer's home."""
+    path = Path(base)
+    if not path.is_absolute():
+        return base
+    try:
+        return path.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return path.name

@@ -31,6 +31,7 @@ from training.runlog import (
     RUN_INFO,
     find_resume_point,
     fmt,
+    local_model_path,
     log,
     one_line,
     outcome_log,
@@ -43,7 +44,6 @@ __all__ = [
     "EVAL_FILE",
     "ScriptArguments",
     "arguments_from",
-    "local_model_path",
     "main",
     "make_parser",
     "train",
@@ -270,22 +270,6 @@ def check_arguments(script_args: ScriptArguments, training_args: Any, model_args
             f"(got {training_args.max_steps})"
         )
     check_output_folder(training_args.output_dir, "--output_dir")
-
-
-def local_model_path(name: str) -> str:
-    """A local model folder as an absolute path; a hub id (no such folder) unchanged.
-
-    A LoRA run's ``adapter_config.json`` records the base model as it was named, so a relative
-    folder would make the adapter load only from the folder training started in.
-
-    Example:
-        >>> local_model_path("Qwen/no-such-local-folder")
-        'Qwen/no-such-local-folder'
-        >>> Path(local_model_path(".")).is_absolute()
-        True
-    """
-    folder = Path(name).expanduser()
-    return str(folder.resolve()) if folder.is_dir() else name
 
 
 def load_data(script_args: ScriptArguments) -> tuple[list, list]:

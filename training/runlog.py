@@ -21,6 +21,7 @@ __all__ = [
     "LOG_FILE",
     "RUN_INFO",
     "find_resume_point",
+    "local_model_path",
     "log",
     "one_line",
     "package_versions",
@@ -231,3 +232,19 @@ def _transformers_logging():
     from transformers.utils import logging as hf_logging
 
     return hf_logging
+
+
+def local_model_path(name: str) -> str:
+    """A local model folder as an absolute path; a hub id (no such folder) unchanged.
+
+    A LoRA run's ``adapter_config.json`` records the base model as it was named, so a relative
+    folder would make the adapter load only from the folder training started in.
+
+    Example:
+        >>> local_model_path("Qwen/no-such-local-folder")
+        'Qwen/no-such-local-folder'
+        >>> Path(local_model_path(".")).is_absolute()
+        True
+    """
+    folder = Path(name).expanduser()
+    return str(folder.resolve()) if folder.is_dir() else name
