@@ -118,8 +118,9 @@ def load_labelled(
         skip_invalid: Leave out rows whose label is not binary instead of stopping.
 
     Returns:
-        ``(rows, labels, left_out)``: the labelled rows, their labels, and how many rows were
-        left out (empty label, or an invalid one with ``skip_invalid``).
+        ``(rows, labels, left_out)``: the labelled rows (with ``question_id`` where the file
+        has one), their labels, and how many rows were left out (empty label, or an invalid
+        one with ``skip_invalid``).
 
     Raises:
         mcq.DataError: no such column, a label that is not binary, or only one class.
@@ -142,6 +143,8 @@ def load_labelled(
             problems.append(f"{where}: label {label!r} is {str(err)!r}")
             continue
         if value is not None:
+            if present(record.get("question_id")):  # groups answers to one question
+                row = row | {"question_id": str(record["question_id"]).strip()}
             kept.append(row)
             labels.append(value)
     _check(path, problems, skip_invalid, "label", "expected 1/0 (or true/false, yes/no)")
@@ -157,8 +160,9 @@ def read_pairs(path: str | os.PathLike[str], *, skip_invalid: bool = False) -> l
 
     Returns:
         One dict per pair: ``id`` (from the file, else the row number), ``chosen`` and
-        ``rejected`` (answer texts), ``subset`` (``""`` when none), ``group`` (``question_id``,
-        else the question text, else ``""``: pairs on one question) and the reference fields
+        ``rejected`` (answer texts), ``subset`` and ``question_id`` (``""`` when none),
+        ``group`` (``question_id``, else the question text, else ``""``: pairs on one
+        question) and the reference fields
         :func:`pair_reference` finds (``question``, ``options``, ``correct_answer``).
 
     Raises:
@@ -186,6 +190,7 @@ def read_pairs(path: str | os.PathLike[str], *, skip_invalid: bool = False) -> l
                 "chosen": chosen,
                 "rejected": rejected,
                 "subset": _text(record.get("subset")),
+                "question_id": _text(record.get("question_id")),
                 "group": _text(record.get("question_id")) or reference.get("question", ""),
             }
             | reference

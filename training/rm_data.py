@@ -8,7 +8,8 @@ reads when it scores.
 
 Labelled texts (``--pairs_from_labels COLUMN``): a completions file whose ``COLUMN`` says
 whether each text is good (1/0, true/false, yes/no, pos/neg, good/bad). Within a group of
-texts answering the same question (the ``question`` text), each good text is paired with a
+texts answering the same question (a ``question_id`` column, else the ``question`` text),
+each good text is paired with a
 bad one, cycling the shorter list, in a seeded random order; texts left without a partner in
 their group are paired across groups at random (seeded).
 """
@@ -54,8 +55,7 @@ def load_pairs(path: str | Path, *, skip_invalid: bool = False) -> list[Pair]:
             chosen=reward_text(pair["chosen"], pair.get("question"), pair.get("options")),
             rejected=reward_text(pair["rejected"], pair.get("question"), pair.get("options")),
             group=pair["group"] or f"#{pair['id']}",
-            source={k: v for k, v in pair.items() if k != "group" and v != ""}
-            | ({"question_id": pair["group"]} if pair["group"] else {}),
+            source={k: v for k, v in pair.items() if k != "group" and v != ""},
         )
         for pair in read_pairs(path, skip_invalid=skip_invalid)
     ]
@@ -76,9 +76,9 @@ def pairs_from_labels(
         text = str(row["completion"] or "").strip()
         if not text:
             continue  # an empty answer is no evidence either way
-        question = row.get("question") or ""
+        group = row.get("question_id") or row.get("question") or ""
         item = (row["id"], reward_text(text, row.get("question"), row.get("options")), text, row)
-        (good if label else bad)[question].append(item)
+        (good if label else bad)[group].append(item)
     rng = random.Random(seed)
     pairs: list[Pair] = []
     spare_good, spare_bad = [], []
@@ -146,6 +146,7 @@ def _zip_cycle(pos: list[_Text], neg: list[_Text], group: str) -> list[Pair]:
         source = {"id": pair_id, "chosen": good_raw, "rejected": bad_raw}
         if group:  # the question both answer; across groups the pair has none
             source |= {k: row[k] for k in _REFERENCE if k in row}
+            source |= {"question_id": row["question_id"]} if "question_id" in row else {}
         pairs.append(
             Pair(id=pair_id, chosen=good, rejected=bad, group=group or good_id, source=source)
         )

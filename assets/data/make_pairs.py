@@ -167,7 +167,10 @@ def to_simplified(value):
 
     convert = OpenCC("t2s").convert
     if isinstance(value, dict):
-        return {k: to_simplified(v) if k not in ("id", "question_id", "subset") else v for k, v in value.items()}
+        return {
+            k: to_simplified(v) if k not in ("id", "question_id", "subset") else v
+            for k, v in value.items()
+        }
     return convert(value) if isinstance(value, str) else value
 
 
@@ -205,6 +208,7 @@ def make_labelled(questions: list[mcq.Question], seed: int = 21) -> list[dict]:
         text = chosen_answer(rng, q, f) if good else rejected_answer(rng, q, f, kind)
         row = {
             "id": f"{q.id}-{kind}",
+            "question_id": q.id,
             "question": q.question,
             **{f"option_{k}": q.options[k] for k in LETTERS},
             "correct_answer": q.correct_answer,
