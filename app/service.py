@@ -9,7 +9,7 @@ turns that fit the model's context (``turns_dropped`` says how many went), a gen
 at ``request_timeout`` seconds (``timed_out``), and scored files are removed on ``close`` and
 once they are an hour old.
 
-Size: ~430 lines, one class whose public methods are each an endpoint's whole implementation
+Size: ~450 lines, one class whose public methods are each an endpoint's whole implementation
 (chat, compare, score, score a file) plus the context fitting they share; uploads
 (:mod:`app.uploads`) and chat turns (:mod:`app.conversation`) live beside it.
 """
