@@ -28,7 +28,7 @@ from mcq.files import read_text, spreadsheet_safe, write_atomic
 from mcq.tables import missing, present, read_table
 from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
-from rewards.scoring import score_batch
+from rewards.scoring import PROGRESS_CHUNK, progress_chunk, score_batch
 
 __all__ = ["json_records", "load_completions", "score_rows", "training_completion", "write_csv"]
 
@@ -232,12 +232,15 @@ def score_rows(
     chosen = load_preset(preset)
     rows = list(rows)
     samples = [_sample(row) for row in rows]
-    # Components see many rows at once, so a model-backed one scores in batches.
+    # Components see many rows at once, so a model-backed one scores in batches. A bar for
+    # big files, or as soon as a slow component (a model, a judge) has more than a chunk.
+    slow = progress_chunk(chosen) < PROGRESS_CHUNK
+    shown = progress and (len(rows) >= 2000 or (slow and len(rows) > progress_chunk(chosen)))
     breakdowns = score_batch(
         [row.get("completion") for row in rows],
         samples,
         chosen,
-        progress="scoring" if progress and len(rows) >= 2000 else None,
+        progress="scoring" if shown else None,
     )
     out: list[dict[str, Any]] = []
     for number, (row, breakdown) in enumerate(zip(rows, breakdowns, strict=True), 1):

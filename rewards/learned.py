@@ -124,6 +124,7 @@ def reward_model_factory(name: str, settings: Mapping[str, Any]) -> Component:
         func=score_one,
         source="factory:reward_model",
         batch=score_batch,
+        progress_chunk=8 * int(settings.get("batch_size", DEFAULTS["batch_size"])),
     )
 
 

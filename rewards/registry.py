@@ -105,6 +105,9 @@ class Component:
         batch: Optional ``(completions, samples, **settings) -> list[float | None]``, one
             value per completion (or one ``(score, details)`` pair, as ``explain`` returns);
             :meth:`run_batch` prefers it to calling ``func`` per item.
+        progress_chunk: Completions per call when scoring shows a progress bar; a slow
+            component (a model, a remote judge) sets a small one so the bar moves. ``None``:
+            :data:`rewards.scoring.PROGRESS_CHUNK`.
     """
 
     name: str
@@ -113,6 +116,7 @@ class Component:
     explain: ExplainFunc | None = field(default=None, repr=False)
     source: str = "builtin"
     batch: BatchFunc | None = field(default=None, repr=False)
+    progress_chunk: int | None = None
 
     def run(
         self, completion: str, sample: Sample, settings: Mapping[str, Any] | None = None

@@ -19,7 +19,15 @@ from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.text import as_text, extract
 
-__all__ = ["Breakdown", "score", "score_batch", "summarize", "weighted_total"]
+__all__ = [
+    "PROGRESS_CHUNK",
+    "Breakdown",
+    "progress_chunk",
+    "score",
+    "score_batch",
+    "summarize",
+    "weighted_total",
+]
 
 #: Completions per call of each component when :func:`score_batch` shows progress: big enough
 #: for a model's batches, small enough that the bar moves.
@@ -101,7 +109,7 @@ def score_batch(
         completions: The answer texts (``None``, ``NaN`` and bytes accepted, as in :func:`score`).
         samples: One :class:`Sample` (or ``None``) per completion; ``None`` for no samples.
         preset: A preset name, a YAML path, or a loaded :class:`Preset`.
-        progress: A label for a progress bar; with it, more than :data:`PROGRESS_CHUNK`
+        progress: A label for a progress bar; with it, more than :func:`progress_chunk`
             completions are scored in chunks of that size and the bar counts them.
 
     Returns:
@@ -119,17 +127,30 @@ def score_batch(
     if len(samples) != len(texts):
         raise ValueError(f"{len(texts)} completions but {len(samples)} samples")
     filled = [s if s is not None else Sample() for s in samples]
-    if not progress or len(texts) <= PROGRESS_CHUNK:
+    chunk = progress_chunk(chosen)
+    if not progress or len(texts) <= chunk:
         return _score_chunk(texts, filled, chosen)
     from tqdm.auto import tqdm
 
     out: list[Breakdown] = []
     with tqdm(total=len(texts), desc=progress, unit="row") as bar:
-        for start in range(0, len(texts), PROGRESS_CHUNK):
-            end = start + PROGRESS_CHUNK
+        for start in range(0, len(texts), chunk):
+            end = start + chunk
             out += _score_chunk(texts[start:end], filled[start:end], chosen)
             bar.update(min(end, len(texts)) - start)
     return out
+
+
+def progress_chunk(preset: str | os.PathLike[str] | Preset) -> int:
+    """Completions per call when scoring with ``preset`` shows progress: the smallest
+    ``progress_chunk`` of its components, else :data:`PROGRESS_CHUNK`.
+
+    Example:
+        >>> progress_chunk("default") == PROGRESS_CHUNK
+        True
+    """
+    chunks = [c.progress_chunk for c in load_preset(preset).components.values()]
+    return max(1, min([c for c in chunks if c] or [PROGRESS_CHUNK]))
 
 
 def _score_chunk(texts: list[str], samples: list[Sample], chosen: Preset) -> list[Breakdown]:

@@ -154,3 +154,22 @@ def test_score_batch_with_a_progress_bar_scores_in_chunks_of_512_with_the_same_r
     shown = score_batch(texts, None, str(preset), progress="scoring")
     assert shown == quiet
     assert batch_sizes(log) == [1200, PROGRESS_CHUNK, PROGRESS_CHUNK, 1200 - 2 * PROGRESS_CHUNK]
+
+
+def test_a_slow_component_gets_small_chunks_and_a_bar_for_small_files(probe, tmp_path):
+    """A component that says it is slow (a model, a judge) sets ``progress_chunk``: scored
+    files show progress after one chunk, not after 2,000 rows."""
+    import dataclasses
+
+    from rewards.io import score_rows
+    from rewards.scoring import progress_chunk
+
+    preset, log = probe
+    rewards.load_preset(str(preset))  # imports the plugin
+    fast = rewards.COMPONENTS["reply_length"]
+    rewards.COMPONENTS["reply_length"] = dataclasses.replace(fast, progress_chunk=40)
+    assert progress_chunk(str(preset)) == 40
+    rows = [{"id": f"q{i}", "completion": "答案：A" + "。" * i} for i in range(100)]
+    score_rows(rows, str(preset))  # no bar asked: one batch
+    score_rows(rows, str(preset), progress=True)
+    assert batch_sizes(log) == [100, 40, 40, 20]

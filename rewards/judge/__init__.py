@@ -120,4 +120,5 @@ def judge_factory(name: str, settings: Mapping[str, Any]) -> Component:
         explain=judge_explain,
         source="factory:judge",
         batch=judge_batch,
+        progress_chunk=4 * parsed.max_concurrency,  # a few seconds of requests
     )
