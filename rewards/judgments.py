@@ -48,7 +48,7 @@ log = logging.getLogger("rewards")
 
 _TRUE = {"1", "1.0", "true", "t", "yes", "y", "pos", "positive", "good", "chosen"}
 _FALSE = {"0", "0.0", "-1", "false", "f", "no", "n", "neg", "negative", "bad", "rejected"}
-_GOLD_KEYS = ("correct_answer", "gold", "gold_answer")
+_GOLD_KEYS = ("correct_answer", "gold", "gold_answer", "answer")  # mcq.tables: answer is gold here
 _SHOW = 3  # invalid rows named in an error
 _MAX_CELL = 64 * 1024 * 1024
 
