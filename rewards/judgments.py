@@ -128,11 +128,11 @@ def load_labelled(
     from rewards.io import load_completions
 
     records = read_records(path)
-    rows = load_completions(path)
     key = label.strip().lower()
     if records and not any(key in record for _, record in records):
         shown = ", ".join(list(records[0][1])[:12])
         raise mcq.DataError(f"{path}: no label column {label!r} (columns: {shown})")
+    rows = load_completions(path)
     if len(records) != len(rows):
         raise mcq.DataError(f"{path}: {len(records)} records but {len(rows)} completions")
     kept, labels, problems = [], [], []
