@@ -44,10 +44,10 @@ _HEADER_SEP = re.compile(r"[\s\-]+")
 #: Canonical column name -> accepted header spellings. Headers are compared stripped,
 #: lowercased, with runs of spaces or hyphens read as "_" ("Option A" == "option_a").
 #: ``answer`` is the gold letter wherever a file describes questions (train/test/gold files,
-#: preference pairs, labelled texts). The one exception is a completions file
-#: (:func:`rewards.io.load_completions`, which reads headers literally): there ``answer`` is the
-#: model's submitted letter, as ``inference generate`` writes it, and gold comes only from
-#: ``correct_answer``/``gold``.
+#: preference pairs). The one exception is a completions file (anything
+#: :func:`rewards.io.load_completions` reads, labelled texts included; it reads headers
+#: literally): there ``answer`` is the model's submitted letter, as ``inference generate``
+#: writes it, and gold comes only from ``correct_answer``/``gold``.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "qid", "question_id"),
     "question": ("question",),
