@@ -24,6 +24,9 @@ examples:
   # preference pairs (chosen/rejected): RewardBench pairwise accuracy, ties counted wrong
   python -m evals rewards --pairs assets/data/preference_pairs.jsonl --preset default \\
       --output-dir runs/judge-pairs
+  # a reward model's held-out pairs (written by `python -m training rm`), with it in a preset
+  python -m evals rewards --pairs runs/rm-demo/heldout_pairs.jsonl \\
+      --preset assets/rewards/examples/with-reward-model.yaml --output-dir runs/judge-rm
 
 writes summary.json ({"components": {name: {"auc"|"accuracy", "ties", "n", "ci"}}}),
 details.json (per subset, without ties, correlations), scores.csv, report.md, report.html
