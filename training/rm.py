@@ -63,8 +63,11 @@ examples:
   python -m training rm --config assets/configs/rm-demo-cpu.yaml \\
       --dataset_path assets/data/labelled_answers.csv --pairs_from_labels good
   python -m rewards score --input completions.jsonl --preset my-rm-preset.yaml
+  python -m training curves --input runs/rm-demo
 Rerunning with the same --output_dir resumes from the newest complete checkpoint. A preset
 uses the result as  settings: {rm: {reward_model: runs/rm-demo}}  with rm listed in components.
+The run folder holds rm_eval.json (held-out pairwise accuracy) and heldout_pairs.jsonl (those
+pairs, for python -m evals rewards --pairs).
 """
 
 #: Held-out pairwise accuracy, written into the run folder at the end of training.
