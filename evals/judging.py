@@ -34,14 +34,12 @@ import numpy as np
 
 from mcq.errors import UsageError
 from mcq.tables import row_id
-from rewards.judgments import answer_text, load_labelled, pair_reference, read_pairs
+from rewards.judgments import answer_text, pair_reference
 
 __all__ = [
     "Evaluation",
     "evaluate_labelled",
     "evaluate_pairs",
-    "load_labelled",
-    "read_pairs",
     "spearman_matrix",
 ]
 

@@ -30,7 +30,14 @@ from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.scoring import PROGRESS_CHUNK, progress_chunk, score_batch
 
-__all__ = ["json_records", "load_completions", "score_rows", "training_completion", "write_csv"]
+__all__ = [
+    "is_json",
+    "json_records",
+    "load_completions",
+    "score_rows",
+    "training_completion",
+    "write_csv",
+]
 
 _COMPLETION_COLUMNS = ("completion", "response")
 _GOLD_COLUMNS = ("correct_answer", "gold", "gold_answer")
@@ -54,23 +61,46 @@ def load_completions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """
     path = Path(path)
     text = read_text(path, what="JSONL, CSV or TSV file", binary_check=True)
-    if path.suffix.lower() in (".jsonl", ".json", ".ndjson") or text.lstrip().startswith(
-        ("{", "[")
-    ):
+    if is_json(path, text):
         return _load_jsonl(path, text)
     return _load_table(path, text)
 
 
-def json_records(path: Path, text: str) -> Iterable[tuple[str, Any]]:
+def is_json(path: Path, text: str) -> bool:
+    """Whether a file is JSON Lines or a JSON array (by extension, else by its first character)
+    rather than a CSV/TSV table.
+
+    Example:
+        >>> is_json(Path("a.csv"), '[{"id": 1}]'), is_json(Path("a.txt"), "id,completion")
+        (True, False)
+    """
+    return path.suffix.lower() in (".jsonl", ".json", ".ndjson") or text.lstrip().startswith(
+        ("{", "[")
+    )
+
+
+def json_records(path: Path, text: str) -> Iterable[tuple[str, dict[str, Any]]]:
     """``(where, record)`` pairs from JSONL, or from one JSON array of objects (``where`` is
-    ``"line N"`` or ``"item N"``, for error messages); blank lines are skipped."""
+    ``"line N"`` or ``"item N"``, for error messages); blank lines are skipped.
+
+    Raises:
+        mcq.DataError: invalid JSON, or a record that is not an object (saying where).
+    """
     if text.lstrip().startswith("["):
         try:
-            records = json.loads(text)
+            items = json.loads(text)
         except json.JSONDecodeError as err:
             raise mcq.DataError(f"{path}: line {err.lineno}: not valid JSON ({err.msg})") from None
-        yield from ((f"item {i}", record) for i, record in enumerate(records, 1))
-        return
+        numbered = ((f"item {i}", item) for i, item in enumerate(items, 1))
+    else:
+        numbered = _json_lines(path, text)
+    for where, record in numbered:
+        if not isinstance(record, dict):
+            raise mcq.DataError(f"{path}: {where}: expected a JSON object")
+        yield where, record
+
+
+def _json_lines(path: Path, text: str) -> Iterable[tuple[str, Any]]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -83,8 +113,6 @@ def json_records(path: Path, text: str) -> Iterable[tuple[str, Any]]:
 def _load_jsonl(path: Path, text: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for number, record in json_records(path, text):
-        if not isinstance(record, dict):
-            raise mcq.DataError(f"{path}: {number}: expected a JSON object")
         key = next((k for k in _COMPLETION_COLUMNS if k in record), None)
         if key is None:
             raise mcq.DataError(f"{path}: {number}: no 'completion' (or 'response') field")
@@ -234,8 +262,9 @@ def score_rows(
     samples = [_sample(row) for row in rows]
     # Components see many rows at once, so a model-backed one scores in batches. A bar for
     # big files, or as soon as a slow component (a model, a judge) has more than a chunk.
-    slow = progress_chunk(chosen) < PROGRESS_CHUNK
-    shown = progress and (len(rows) >= 2000 or (slow and len(rows) > progress_chunk(chosen)))
+    chunk = progress_chunk(chosen)
+    slow = chunk < PROGRESS_CHUNK
+    shown = progress and (len(rows) >= 2000 or (slow and len(rows) > chunk))
     breakdowns = score_batch(
         [row.get("completion") for row in rows],
         samples,

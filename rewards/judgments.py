@@ -40,6 +40,7 @@ __all__ = [
     "binary_label",
     "load_labelled",
     "pair_reference",
+    "pairs_in",
     "read_pairs",
     "read_records",
 ]
@@ -64,19 +65,15 @@ def read_records(path: str | os.PathLike[str]) -> list[tuple[str, dict[str, Any]
     Raises:
         mcq.DataError: unreadable, malformed or non-object rows (one line saying where).
     """
-    from rewards.io import json_records
+    from rewards.io import is_json, json_records
 
     path = Path(path)
     text = read_text(path, what="JSONL, CSV or TSV file", binary_check=True)
-    if path.suffix.lower() in (".jsonl", ".json", ".ndjson") or text.lstrip().startswith(
-        ("{", "[")
-    ):
-        records = []
-        for where, record in json_records(path, text):
-            if not isinstance(record, dict):
-                raise mcq.DataError(f"{path}: {where}: expected a JSON object")
-            records.append((where, {str(k).strip().lower(): v for k, v in record.items()}))
-        return records
+    if is_json(path, text):
+        return [
+            (where, {str(k).strip().lower(): v for k, v in record.items()})
+            for where, record in json_records(path, text)
+        ]
     table = read_table(path, text, max_cell=_MAX_CELL)
     header = [cell.strip().lstrip("\ufeff").lower() for cell in table.header]
     aliases = {name.lower(): index for name, index in table.columns().items()}
@@ -168,7 +165,17 @@ def read_pairs(path: str | os.PathLike[str], *, skip_invalid: bool = False) -> l
     Raises:
         mcq.DataError: no pairs, or invalid pairs without ``skip_invalid``.
     """
-    records = read_records(path)
+    return pairs_in(read_records(path), path, skip_invalid=skip_invalid)
+
+
+def pairs_in(
+    records: list[tuple[str, dict[str, Any]]],
+    path: str | os.PathLike[str],
+    *,
+    skip_invalid: bool = False,
+) -> list[dict[str, Any]]:
+    """:func:`read_pairs` on records already read by :func:`read_records` (``path`` names the
+    file in messages), for a caller that also counts them."""
     pairs, problems = [], []
     for number, (where, record) in enumerate(records, 1):
         absent = [side for side in ("chosen", "rejected") if side not in record]
@@ -184,14 +191,15 @@ def read_pairs(path: str | os.PathLike[str], *, skip_invalid: bool = False) -> l
             problems.append(f"{where}: 'chosen' and 'rejected' are the same text")
             continue
         reference = pair_reference(record)
+        question_id = _text(record.get("question_id"))
         pairs.append(
             {
                 "id": mcq.row_id(record.get("id"), number),
                 "chosen": chosen,
                 "rejected": rejected,
                 "subset": _text(record.get("subset")),
-                "question_id": _text(record.get("question_id")),
-                "group": _text(record.get("question_id")) or reference.get("question", ""),
+                "question_id": question_id,
+                "group": question_id or reference.get("question", ""),
             }
             | reference
         )

@@ -137,16 +137,7 @@ def _grpo_panels(axes: Any, history: list[dict[str, float]]) -> None:
     _line(loss_ax, history, "loss", "loss")
     loss_ax.set_title("Loss")
 
-    if _line(length_ax, history, "completions/mean_length", "mean"):
-        spans = [
-            (e["step"], e["completions/min_length"], e["completions/max_length"])
-            for e in history
-            if "completions/min_length" in e and "completions/max_length" in e
-        ]
-        if spans:
-            steps, low, high = zip(*spans, strict=True)
-            length_ax.fill_between(steps, low, high, alpha=0.2, label="min–max")
-        length_ax.legend(fontsize=8)
+    _mean_and_band(length_ax, history, "completions/{}_length")
     length_ax.set_title("Completion length (tokens)")
 
 
@@ -177,17 +168,22 @@ def _rm_panels(axes: Any, history: list[dict[str, float]]) -> None:
             ax.legend(fontsize=8)
         ax.set_title(title)
     accuracy_ax.set_ylim(-0.05, 1.05)
-    if _line(score_ax, history, "mean_reward", "mean"):
-        spans = [
-            (e["step"], e["min_reward"], e["max_reward"])
-            for e in history
-            if "min_reward" in e and "max_reward" in e
-        ]
-        if spans:
-            steps, low, high = zip(*spans, strict=True)
-            score_ax.fill_between(steps, low, high, alpha=0.2, label="min–max")
-        score_ax.legend(fontsize=8)
+    _mean_and_band(score_ax, history, "{}_reward")
     score_ax.set_title("Scores the model gives (train batches)")
+
+
+def _mean_and_band(ax: Any, history: list[dict[str, float]], pattern: str) -> None:
+    """The ``mean`` line of ``pattern`` (``{}`` -> mean/min/max) with its min-max band."""
+    if not _line(ax, history, pattern.format("mean"), "mean"):
+        return
+    low_key, high_key = pattern.format("min"), pattern.format("max")
+    spans = [
+        (e["step"], e[low_key], e[high_key]) for e in history if low_key in e and high_key in e
+    ]
+    if spans:
+        steps, low, high = zip(*spans, strict=True)
+        ax.fill_between(steps, low, high, alpha=0.2, label="min–max")
+    ax.legend(fontsize=8)
 
 
 def _is_component(key: str) -> bool:

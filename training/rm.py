@@ -9,8 +9,9 @@ of any causal-LM checkpoint or hub id; it learns to score the chosen answer of e
 the rejected one (the Bradley-Terry loss). A share of the pairs (``eval_share``, whole
 questions at a time) is held out; the pairwise accuracy on it is logged at the end and written
 to ``rm_eval.json`` in the run folder, and the held-out pairs themselves to
-``heldout_pairs.jsonl`` (a pairs file, for ``python -m evals rewards --pairs``). The run folder is then a model that a rewards preset
-can name: ``settings: {rm: {reward_model: RUN_DIR}}`` (see :mod:`rewards.learned`).
+``heldout_pairs.jsonl`` (a pairs file, for ``python -m evals rewards --pairs``). The run folder
+is then a model that a rewards preset can name: ``settings: {rm: {reward_model: RUN_DIR}}``
+(see :mod:`rewards.learned`).
 A second run with the same ``output_dir`` continues from the newest complete checkpoint.
 """
 

@@ -35,9 +35,10 @@ class Pair(dict):
     subset), so held-out pairs can be written back out for ``evals rewards``."""
 
 
-_REFERENCE = ("question", "options", "correct_answer")
-#: A labelled text: (id, formatted text, raw answer, its completions row).
-_Text = tuple[str, str, str, dict[str, Any]]
+#: What a labelled text's row says about its question, copied into a pair's ``source``.
+_QUESTION_KEYS = ("question_id", "question", "options", "correct_answer")
+#: A labelled text: (id, answer, its completions row).
+_Text = tuple[str, str, dict[str, Any]]
 
 
 def load_pairs(path: str | Path, *, skip_invalid: bool = False) -> list[Pair]:
@@ -77,8 +78,7 @@ def pairs_from_labels(
         if not text:
             continue  # an empty answer is no evidence either way
         group = row.get("question_id") or row.get("question") or ""
-        item = (row["id"], reward_text(text, row.get("question"), row.get("options")), text, row)
-        (good if label else bad)[group].append(item)
+        (good if label else bad)[group].append((row["id"], text, row))
     rng = random.Random(seed)
     pairs: list[Pair] = []
     spare_good, spare_bad = [], []
@@ -138,16 +138,18 @@ def split_pairs(pairs: list[Pair], eval_share: float, seed: int) -> tuple[list[P
 def _zip_cycle(pos: list[_Text], neg: list[_Text], group: str) -> list[Pair]:
     pairs = []
     for i in range(max(len(pos), len(neg))):
-        (good_id, good, good_raw, row), (bad_id, bad, bad_raw, _) = (
-            pos[i % len(pos)],
-            neg[i % len(neg)],
-        )
+        (good_id, good, good_row), (bad_id, bad, bad_row) = pos[i % len(pos)], neg[i % len(neg)]
         pair_id = f"{good_id}>{bad_id}"
-        source = {"id": pair_id, "chosen": good_raw, "rejected": bad_raw}
+        source = {"id": pair_id, "chosen": good, "rejected": bad}
         if group:  # the question both answer; across groups the pair has none
-            source |= {k: row[k] for k in _REFERENCE if k in row}
-            source |= {"question_id": row["question_id"]} if "question_id" in row else {}
+            source |= {k: good_row[k] for k in _QUESTION_KEYS if k in good_row}
         pairs.append(
-            Pair(id=pair_id, chosen=good, rejected=bad, group=group or good_id, source=source)
+            Pair(
+                id=pair_id,
+                chosen=reward_text(good, good_row.get("question"), good_row.get("options")),
+                rejected=reward_text(bad, bad_row.get("question"), bad_row.get("options")),
+                group=group or good_id,
+                source=source,
+            )
         )
     return pairs

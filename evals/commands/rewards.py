@@ -86,10 +86,10 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     """Score the input with the preset, measure, and write the report into ``--output-dir``."""
-    from evals.judging import evaluate_labelled, evaluate_pairs, load_labelled, read_pairs
+    from evals.judging import evaluate_labelled, evaluate_pairs
     from evals.judging_report import write_judging_report
     from evals.metrics import fmt
-    from rewards.judgments import read_records
+    from rewards.judgments import load_labelled, pairs_in, read_records
 
     if args.input is not None and not args.label:
         raise UsageError("--input needs --label COLUMN (the binary human label)")
@@ -108,9 +108,10 @@ def main(args: argparse.Namespace) -> int:
         if left_out:
             ev.notes.insert(0, f"{left_out} row(s) without a valid label left out")
     else:
-        pairs = read_pairs(args.pairs, skip_invalid=args.skip_invalid)
+        records = read_records(args.pairs)
+        pairs = pairs_in(records, args.pairs, skip_invalid=args.skip_invalid)
         ev = evaluate_pairs(pairs, args.preset, **settings)
-        dropped = len(read_records(args.pairs)) - len(pairs) if args.skip_invalid else 0
+        dropped = len(records) - len(pairs)
         if dropped:
             ev.notes.insert(0, f"{dropped} invalid pair(s) left out")
     summary = report_folder(args.output_dir, lambda folder: write_judging_report(ev, folder))
