@@ -290,6 +290,7 @@ def _sample(row: dict[str, Any]) -> Sample:
         question=row.get("question"),
         options=dict(options) if isinstance(options, dict) else None,
         correct_answer=row.get("correct_answer"),
+        prompt=row.get("prompt"),
     )
 
 

@@ -60,12 +60,15 @@ class Sample:
         question: The question text.
         options: Option texts keyed ``"A"``..``"D"``.
         correct_answer: The gold letter, when known.
+        prompt: What the answer replies to, when known: a text or chat messages (the policy's
+            prompt in GRPO, a pairs file's ``prompt``); a reward model reads it before the answer.
     """
 
     id: str | None = None
     question: str | None = None
     options: dict[str, str] | None = None
     correct_answer: str | None = None
+    prompt: str | list[dict[str, Any]] | None = None
 
     @classmethod
     def from_question(cls, q: mcq.Question) -> Sample:

@@ -106,12 +106,12 @@ class RewardFunction:
         """Score a batch (in one call where the component has a batch function); ``None``
         where the component does not apply."""
         completions = list(completions or [])
-        samples = _samples(len(completions), kwargs)
+        samples = _samples(len(completions), kwargs, prompts)
         texts = [completion_text(c) for c in completions]
         return [value for value, _ in self.component.run_batch(texts, samples, self.settings)]
 
 
-def _samples(n: int, columns: dict[str, Any]) -> list[Sample]:
+def _samples(n: int, columns: dict[str, Any], prompts: Sequence[Any] | None = None) -> list[Sample]:
     def column(name: str) -> list[Any]:
         values = columns.get(name)
         if isinstance(values, Sequence) and not isinstance(values, str) and len(values) == n:
@@ -129,6 +129,7 @@ def _samples(n: int, columns: dict[str, Any]) -> list[Sample]:
                 question=questions[i],
                 options=opts or None,
                 correct_answer=gold[i],
+                prompt=prompts[i] if prompts is not None and len(prompts) == n else None,
             )
         )
     return samples
