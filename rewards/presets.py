@@ -30,11 +30,11 @@ from typing import Any
 
 import mcq
 from mcq.files import asset_file, read_yaml
+from mcq.paths import PRESET_DIR
 from rewards.registry import Component, factory_key, resolve_component
 
 __all__ = ["PRESET_DIR", "Preset", "list_presets", "load_preset"]
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "assets" / "rewards"
 # Settings whose values are file paths, resolved against the preset file's folder.
 _PATH_SETTINGS = {("neutrality", "lexicon")}
 # Settings of factory-built components that may name a local folder (else a hub id).
