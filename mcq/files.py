@@ -3,12 +3,14 @@
 Every command that reads a table or a completions file goes through :func:`read_text`, so a
 FIFO, ``/dev/zero`` or a 40 GB log is refused with one line instead of filling memory, and
 every reader decodes the same way (UTF-8 with or without BOM, or UTF-16 with a BOM, as
-Excel's "Unicode text" export writes it). :func:`refuse_overwrite` stops a command from
+Excel's "Unicode text" export writes it; another encoding such as Big5 or GB18030 when
+``--encoding`` names it). :func:`refuse_overwrite` stops a command from
 writing its output over one of its inputs, whatever the path spelling.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import stat
@@ -22,12 +24,15 @@ from mcq.errors import DataError
 __all__ = [
     "DEFAULT_MAX_INPUT_MB",
     "add_input_limit_argument",
+    "apply_input_arguments",
     "asset_file",
     "check_output_folder",
+    "check_size",
     "read_bytes",
     "read_text",
     "read_yaml",
     "refuse_overwrite",
+    "set_input_encoding",
     "set_input_limit",
     "spreadsheet_safe",
     "terminal_safe",
@@ -37,6 +42,7 @@ __all__ = [
 #: Largest input file read by default (MiB); ``--max-input-mb`` raises it.
 DEFAULT_MAX_INPUT_MB = 512.0
 _limit_mb = DEFAULT_MAX_INPUT_MB
+_encoding: str | None = None  # None: UTF-8 (BOM or not), or UTF-16 with its BOM
 
 
 def set_input_limit(max_mb: float) -> None:
@@ -47,8 +53,29 @@ def set_input_limit(max_mb: float) -> None:
     _limit_mb = float(max_mb)
 
 
+def set_input_encoding(name: str | None) -> None:
+    """Set the encoding :func:`read_text` decodes text tables with (None: UTF-8/UTF-16 by BOM).
+
+    Example:
+        >>> set_input_encoding("no-such-codec")
+        Traceback (most recent call last):
+        ...
+        mcq.errors.DataError: --encoding no-such-codec: unknown encoding; try utf-8, gb18030, big5 or cp950
+    """
+    global _encoding
+    if name is not None:
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            raise DataError(
+                f"--encoding {name}: unknown encoding; try utf-8, gb18030, big5 or cp950"
+            ) from None
+    _encoding = name
+
+
 def add_input_limit_argument(parser: Any) -> None:
-    """Add ``--max-input-mb`` to an argparse parser (apply it with :func:`set_input_limit`)."""
+    """Add ``--max-input-mb`` and ``--encoding`` to an argparse parser (apply them with
+    :func:`apply_input_arguments`)."""
     parser.add_argument(
         "--max-input-mb",
         type=float,
@@ -56,6 +83,18 @@ def add_input_limit_argument(parser: Any) -> None:
         metavar="MB",
         help=f"refuse input files larger than this (default {DEFAULT_MAX_INPUT_MB:g} MiB)",
     )
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="encoding of text input files, e.g. gb18030, big5 or cp950 "
+        "(default: UTF-8, or UTF-16 with a BOM)",
+    )
+
+
+def apply_input_arguments(args: Any) -> None:
+    """Apply ``--max-input-mb`` and ``--encoding`` from parsed ``args`` (defaults where absent)."""
+    set_input_limit(getattr(args, "max_input_mb", None) or DEFAULT_MAX_INPUT_MB)
+    set_input_encoding(getattr(args, "encoding", None))
 
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -89,8 +128,7 @@ def read_bytes(
         raise DataError(f"{path}: is a directory, expected a {what}")
     if not stat.S_ISREG(info.st_mode):
         raise DataError(f"{path}: not a regular file (a device or a pipe); expected a {what}")
-    if info.st_size > limit:
-        raise DataError(_too_big(path, info.st_size, max_mb))
+    check_size(path, info.st_size, max_mb)
     try:
         with path.open("rb") as fh:
             raw = fh.read(limit + 1)  # the file may grow between stat and read
@@ -101,12 +139,20 @@ def read_bytes(
     return raw
 
 
+def check_size(path: str | os.PathLike[str], size: int, max_mb: float | None = None) -> None:
+    """Raise :class:`DataError` when ``size`` bytes are over ``max_mb`` (default: the set limit)."""
+    max_mb = _limit_mb if max_mb is None else max_mb
+    if size > int(max_mb * 1024 * 1024):
+        raise DataError(_too_big(Path(path), size, max_mb))
+
+
 def read_text(
     path: str | os.PathLike[str],
     *,
     max_mb: float | None = None,
     what: str = "file",
     binary_check: bool = False,
+    encoding: str | None = None,
 ) -> str:
     """Return the text of a user file (bounded as :func:`read_bytes`), BOM and UTF-16 aware.
 
@@ -115,19 +161,29 @@ def read_text(
         max_mb: Size bound in MiB (default: the limit :func:`set_input_limit` set).
         what: What the file should be, for messages ("TSV or CSV file").
         binary_check: Refuse a file whose first 4 KiB hold a NUL byte (not UTF-16).
+        encoding: Decode with this codec (default: the one :func:`set_input_encoding` set,
+            else UTF-8 with or without BOM, or UTF-16 with its BOM).
 
     Raises:
-        DataError: as :func:`read_bytes`, or the bytes are not UTF-8 / UTF-16 text.
+        DataError: as :func:`read_bytes`, or the bytes do not decode; the message names the
+            file, the encoding tried and ``--encoding``.
     """
     raw = read_bytes(path, max_mb=max_mb, what=what)
+    encoding = encoding or _encoding
     utf16 = raw[:2] in _UTF16_BOMS
     if binary_check and not utf16 and b"\x00" in raw[:4096]:
         raise DataError(f"{path}: looks like a binary file, expected a {what}")
+    if encoding is None:
+        encoding = "utf-16" if utf16 else "utf-8-sig"
+    elif codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"  # a BOM is never part of the text
     try:
-        return raw.decode("utf-16" if utf16 else "utf-8-sig")
+        return raw.decode(encoding)
     except UnicodeDecodeError as err:
+        name = "UTF-8" if encoding == "utf-8-sig" else encoding
         raise DataError(
-            f"{path}: not UTF-8 text (bad byte at offset {err.start}); save it as UTF-8"
+            f"{path}: not {name} text (bad byte at offset {err.start}); save it as UTF-8 or "
+            "name its encoding with --encoding (e.g. --encoding gb18030, big5 or cp950)"
         ) from None
 
 

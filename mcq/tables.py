@@ -1,9 +1,12 @@
-"""Reading CSV/TSV tables: one home for the delimiter rule, header aliases, cells and row ids.
+"""Reading tables: one home for the delimiter rule, header aliases, cells and row ids.
 
-Every table a user hands zhongli (training and test files, gold answers, completions to score)
-is read here: :func:`mcq.files.read_text` decodes it (UTF-8 with or without BOM, UTF-16 with
-its BOM, CRLF), :func:`sniff_delimiter` chooses tab or comma, :func:`read_table` splits it into
-line-numbered rows, and :func:`canonical_column` maps header spellings to one name.
+Every table a user hands zhongli (training and test files, gold answers, completions to score,
+labels, pairs) is read here: :func:`mcq.files.read_text` decodes it (UTF-8 with or without BOM,
+UTF-16 with its BOM, CRLF, or the ``--encoding`` named), :func:`sniff_delimiter` chooses tab or
+comma, :func:`read_table` splits it into line-numbered rows, and :func:`canonical_column` maps
+header spellings to one name. JSON/JSONL records, Parquet files, ``save_to_disk`` folders and
+hub datasets (:mod:`mcq.sources`) come out as the same :class:`Table`, their values also kept
+as read in :attr:`Table.records`.
 
 Example:
     >>> sniff_delimiter("gold.csv", "id,correct_answer")
@@ -18,9 +21,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,7 @@ __all__ = [
     "missing",
     "present",
     "read_table",
+    "records_table",
     "row_id",
     "sniff_delimiter",
 ]
@@ -47,7 +53,8 @@ _HEADER_SEP = re.compile(r"[\s\-]+")
 #: preference pairs). The one exception is a completions file (anything
 #: :func:`rewards.io.load_completions` reads, labelled texts included; it reads headers
 #: literally): there ``answer`` is the model's submitted letter, as ``inference generate``
-#: writes it, and gold comes only from ``correct_answer``/``gold``.
+#: writes it, and gold comes only from ``correct_answer``/``gold``. C-Eval and CMMLU columns
+#: (``question, A, B, C, D, answer, explanation``) map here as they are.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "qid", "question_id"),
     "question": ("question",),
@@ -56,7 +63,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         for letter in LETTERS
     },
     "correct_answer": ("correct_answer", "correct answer", "answer"),
-    "reasoning": ("reasoning",),
+    "reasoning": ("reasoning", "explanation"),
 }
 _CANONICAL = {
     _HEADER_SEP.sub("_", alias): name
@@ -100,13 +107,24 @@ def sniff_delimiter(path: str | os.PathLike[str], text: str) -> str:
 
 @dataclass
 class Table:
-    """A table's header and its non-blank rows, each with the file line it starts on."""
+    """A table's header and its non-blank rows, each with the file line it starts on.
+
+    A table read from records (JSON, Parquet, datasets) numbers its rows by ``unit``
+    (``"line"`` of a JSONL file, ``"item"`` of a JSON array, ``"row"`` of a dataset), has text
+    cells (a list or mapping as JSON) and keeps each record as read in ``records``.
+    """
 
     path: Path
     delimiter: str
     header: list[str]
     header_line: int
     rows: list[tuple[int, list[str]]]
+    records: list[dict[str, Any]] | None = None
+    unit: str = "line"
+
+    def where(self, number: int) -> str:
+        """Where a row is, for messages: ``"line 3"``, ``"item 3"`` or ``"row 3"``."""
+        return f"{self.unit} {number}"
 
     def columns(self) -> dict[str, int]:
         """Canonical column name -> index, for the header cells that have one (first wins)."""
@@ -124,8 +142,10 @@ def read_table(
     *,
     what: str = "CSV or TSV file",
     max_cell: int | None = None,
+    binary_check: bool = False,
 ) -> Table:
-    """Read a CSV/TSV file (or its already decoded ``text``) into a :class:`Table`.
+    """Read a CSV/TSV file (or its already decoded ``text``) into a :class:`Table`; JSON/JSONL,
+    Parquet, a ``save_to_disk`` folder or ``hf:NAME[:CONFIG]:SPLIT`` too (:mod:`mcq.sources`).
 
     Quoted cells may span lines; each row keeps the line it starts on, so messages can point
     at it. Blank rows are left out.
@@ -135,6 +155,7 @@ def read_table(
         text: Its decoded text, when the caller has read it already.
         what: What the file should be, for messages.
         max_cell: Largest cell in characters (default: the ``csv`` module's limit, 128 KiB).
+        binary_check: Refuse a text file that looks binary (:func:`mcq.files.read_text`).
 
     Raises:
         DataError: unreadable, empty (no header row), or a row the ``csv`` module rejects.
@@ -148,11 +169,21 @@ def read_table(
         (['id', 'answer'], [(3, ['q\\n1', 'B'])], {'id': 0, 'correct_answer': 1})
         >>> os.remove(fh.name)
     """
+    from mcq import sources
     from mcq.files import read_text
 
+    if text is None and sources.is_dataset(path):
+        rows = sources.dataset_rows(path)
+        return records_table(Path(path), enumerate(rows, 1), "row")
     path = Path(path)
     if text is None:
-        text = read_text(path, what=what)
+        text = read_text(path, what=what, binary_check=binary_check)
+    if sources.is_json(path, text):
+        unit, values = sources.numbered_json(path, text)
+        for number, value in values:
+            if not isinstance(value, dict):
+                raise DataError(f"{path}: {unit} {number}: expected a JSON object")
+        return records_table(path, values, unit)
     delimiter = sniff_delimiter(path, text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     old_limit = csv.field_size_limit()
@@ -173,6 +204,30 @@ def read_table(
         raise DataError(f"{path}: empty file, expected a header row")
     (header_line, header), *rows = records
     return Table(path, delimiter, header, header_line, rows)
+
+
+def records_table(path: Path, numbered: Iterable[tuple[int, dict[str, Any]]], unit: str) -> Table:
+    """A :class:`Table` of records: the header is every key in first-seen order; a cell is the
+    value as text (empty for None/NaN, JSON for a list or mapping); ``records`` keeps the values.
+
+    Example:
+        >>> t = records_table(Path("p.jsonl"), [(1, {"id": 7, "chosen": [{"role": "user"}]})], "line")
+        >>> t.header, t.rows, t.records[0]["chosen"], t.where(1)
+        (['id', 'chosen'], [(1, ['7', '[{"role": "user"}]'])], [{'role': 'user'}], 'line 1')
+    """
+    numbered = list(numbered)
+    header = list(dict.fromkeys(key for _, record in numbered for key in record))
+    rows = [(n, [_cell_text(record.get(key)) for key in header]) for n, record in numbered]
+    records = [record for _, record in numbered]
+    return Table(path, "", [str(key) for key in header], 0, rows, records, unit)
+
+
+def _cell_text(value: Any) -> str:
+    if missing(value):
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def row_id(raw: Any, number: int) -> str:

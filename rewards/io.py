@@ -8,7 +8,10 @@ Accepted inputs (:func:`load_completions`):
   column, such as ``detailed_results.csv`` from ``python -m inference generate``. The gold
   letter comes from ``correct_answer`` (or ``gold``); an ``answer`` column is the model's
   submitted letter and is kept as ``answer``, never taken as gold.
-- The training TSV (``question, option_A..D, correct_answer, reasoning``): each row's
+- Any of these as Parquet, a ``datasets`` ``save_to_disk`` folder or a hub dataset
+  ``hf:NAME[:CONFIG]:SPLIT`` (:mod:`mcq.sources`), read as JSON records are.
+- The training TSV (``question, option_A..D, correct_answer, reasoning``; C-Eval's
+  ``question, A..D, answer, explanation`` too): each row's
   reference reasoning is scored as the completion ``答案：{correct_answer}\\n理由：{reasoning}``,
   which shows what the reward makes of the data GRPO trains on.
 """
@@ -17,15 +20,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import mcq
-from mcq.files import read_text, spreadsheet_safe, write_atomic
-from mcq.tables import missing, present, read_table
+from mcq.files import spreadsheet_safe, write_atomic
+from mcq.sources import is_json, json_records
+from mcq.tables import Table, missing, present, read_table
 from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.scoring import PROGRESS_CHUNK, progress_chunk, score_batch
@@ -59,66 +62,29 @@ def load_completions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     Raises:
         mcq.DataError: missing, unreadable or malformed file (one line saying where).
     """
-    path = Path(path)
-    text = read_text(path, what="JSONL, CSV or TSV file", binary_check=True)
-    if is_json(path, text):
-        return _load_jsonl(path, text)
-    return _load_table(path, text)
-
-
-def is_json(path: Path, text: str) -> bool:
-    """Whether a file is JSON Lines or a JSON array (by extension, else by its first character)
-    rather than a CSV/TSV table.
-
-    Example:
-        >>> is_json(Path("a.csv"), '[{"id": 1}]'), is_json(Path("a.txt"), "id,completion")
-        (True, False)
-    """
-    return path.suffix.lower() in (".jsonl", ".json", ".ndjson") or text.lstrip().startswith(
-        ("{", "[")
+    table = read_table(
+        path, what="JSONL, CSV or TSV file", max_cell=_FIELD_LIMIT, binary_check=True
     )
+    if table.records is not None:
+        return _load_records(table)
+    return _load_table(table)
 
 
-def json_records(path: Path, text: str) -> Iterable[tuple[str, dict[str, Any]]]:
-    """``(where, record)`` pairs from JSONL, or from one JSON array of objects (``where`` is
-    ``"line N"`` or ``"item N"``, for error messages); blank lines are skipped.
-
-    Raises:
-        mcq.DataError: invalid JSON, or a record that is not an object (saying where).
-    """
-    if text.lstrip().startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise mcq.DataError(f"{path}: line {err.lineno}: not valid JSON ({err.msg})") from None
-        numbered = ((f"item {i}", item) for i, item in enumerate(items, 1))
-    else:
-        numbered = _json_lines(path, text)
-    for where, record in numbered:
-        if not isinstance(record, dict):
-            raise mcq.DataError(f"{path}: {where}: expected a JSON object")
-        yield where, record
-
-
-def _json_lines(path: Path, text: str) -> Iterable[tuple[str, Any]]:
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield f"line {number}", json.loads(line)
-        except json.JSONDecodeError as err:
-            raise mcq.DataError(f"{path}: line {number}: not valid JSON ({err.msg})") from None
-
-
-def _load_jsonl(path: Path, text: str) -> list[dict[str, Any]]:
+def _load_records(table: Table) -> list[dict[str, Any]]:
+    path = table.path
+    completions = any(k in table.header for k in _COMPLETION_COLUMNS)
+    if table.records and not completions and _is_training(table.header):
+        return _load_training(path)
     rows: list[dict[str, Any]] = []
-    for number, record in json_records(path, text):
+    for (number, _), record in zip(table.rows, table.records or [], strict=True):
         key = next((k for k in _COMPLETION_COLUMNS if k in record), None)
         if key is None:
-            raise mcq.DataError(f"{path}: {number}: no 'completion' (or 'response') field")
+            where = table.where(number)
+            raise mcq.DataError(f"{path}: {where}: no 'completion' (or 'response') field")
         options = record.get("options")
         if options is not None and not isinstance(options, dict):
-            raise mcq.DataError(f"{path}: {number}: 'options' must map letters to texts")
+            where = table.where(number)
+            raise mcq.DataError(f"{path}: {where}: 'options' must map letters to texts")
         if options is None:
             found = {k: record[f"option_{k}"] for k in mcq.LETTERS if f"option_{k}" in record}
             options = found or None
@@ -137,17 +103,21 @@ def _load_jsonl(path: Path, text: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _load_table(path: Path, text: str) -> list[dict[str, Any]]:
-    table = read_table(path, text, max_cell=_FIELD_LIMIT)
+def _is_training(header: list[str]) -> bool:
+    """A question file with reference reasoning (the training TSV, C-Eval with ``explanation``)."""
+    names = {mcq.canonical_column(h) for h in header}
+    return {"reasoning", "correct_answer", "question"} <= names
+
+
+def _load_table(table: Table) -> list[dict[str, Any]]:
+    path = table.path
     records = [table.header, *(cells for _, cells in table.rows)]
     lines = [table.header_line, *(line for line, _ in table.rows)]
     delimiter = table.delimiter
     header = [cell.strip().lstrip("\ufeff").lower() for cell in records[0]]
     completion_col = next((header.index(c) for c in _COMPLETION_COLUMNS if c in header), None)
     if completion_col is None:
-        if "reasoning" in header and any(
-            mcq.canonical_column(h) == "correct_answer" for h in header
-        ):
+        if _is_training(header):
             return _load_training(path)
         shown = ", ".join(records[0]) or "nothing"
         raise mcq.DataError(

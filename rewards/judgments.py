@@ -28,11 +28,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 import mcq
-from mcq.files import read_text
 from mcq.tables import canonical_column, present, read_table
 
 __all__ = [
@@ -65,16 +63,12 @@ def read_records(path: str | os.PathLike[str]) -> list[tuple[str, dict[str, Any]
     Raises:
         mcq.DataError: unreadable, malformed or non-object rows (one line saying where).
     """
-    from rewards.io import is_json, json_records
-
-    path = Path(path)
-    text = read_text(path, what="JSONL, CSV or TSV file", binary_check=True)
-    if is_json(path, text):
+    table = read_table(path, what="JSONL, CSV or TSV file", max_cell=_MAX_CELL, binary_check=True)
+    if table.records is not None:  # JSON, Parquet, datasets: values as read (lists stay lists)
         return [
-            (where, {str(k).strip().lower(): v for k, v in record.items()})
-            for where, record in json_records(path, text)
+            (table.where(line), {str(k).strip().lower(): v for k, v in record.items()})
+            for (line, _), record in zip(table.rows, table.records, strict=True)
         ]
-    table = read_table(path, text, max_cell=_MAX_CELL)
     header = [cell.strip().lstrip("\ufeff").lower() for cell in table.header]
     aliases = {name.lower(): index for name, index in table.columns().items()}
     records = []

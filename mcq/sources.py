@@ -1,0 +1,252 @@
+"""Record sources: JSON/JSONL, Parquet, a ``datasets`` ``save_to_disk`` folder, a hub dataset.
+
+:func:`mcq.tables.read_table` reads every input through here or through the CSV/TSV reader, so
+every command that reads questions, completions, labels or pairs takes the same forms:
+
+* JSON Lines (one object a line) or one JSON array of objects (``.json``/``.jsonl``, or text
+  that starts with ``{`` or ``[``);
+* a Parquet file (``.parquet``), bounded by ``--max-input-mb`` like any file;
+* a folder written by ``Dataset.save_to_disk`` (a ``DatasetDict`` folder with one split, or
+  the folder of the split to read);
+* a hub dataset ``hf:NAME[:CONFIG]:SPLIT`` through ``datasets.load_dataset``. Without a network
+  it fails in seconds (a short connection check first); ``HF_HUB_OFFLINE=1`` reads the cache.
+
+Values keep their Python types (a conversation stays a list of messages).
+
+Example:
+    >>> is_dataset("hf:ceval/ceval-exam:law:val"), is_dataset("train.tsv")
+    (True, False)
+    >>> hub_id("hf:ceval/ceval-exam:law:val"), hub_id("hf:org/set:test")
+    (('ceval/ceval-exam', 'law', 'val'), ('org/set', None, 'test'))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from mcq.errors import DataError
+
+__all__ = [
+    "HUB_PREFIX",
+    "dataset_rows",
+    "hub_id",
+    "is_dataset",
+    "is_json",
+    "json_records",
+    "numbered_json",
+    "source_exists",
+]
+
+#: Prefix of a hub dataset id given where a file is expected.
+HUB_PREFIX = "hf:"
+HUB_FORM = "hf:NAME[:CONFIG]:SPLIT"
+_DISK_MARKERS = ("state.json", "dataset_dict.json")  # what save_to_disk writes
+_HUB_CHECK_S = 3.0  # a hub that does not answer in this long is treated as unreachable
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def is_dataset(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a hub id, a Parquet file or a ``save_to_disk`` folder (not text)."""
+    text = str(path)
+    if text.startswith(HUB_PREFIX):
+        return True
+    if text.lower().endswith(".parquet"):
+        return True
+    folder = Path(text)
+    return folder.is_dir() and any((folder / name).is_file() for name in _DISK_MARKERS)
+
+
+def source_exists(path: str | os.PathLike[str]) -> bool:
+    """An input that can be read: a file, a ``save_to_disk`` folder, or a hub id (checked later)."""
+    return Path(path).is_file() or is_dataset(path)
+
+
+def is_json(path: str | os.PathLike[str], text: str) -> bool:
+    """Whether a file is JSON Lines or a JSON array (by extension, else by its first character)
+    rather than a CSV/TSV table.
+
+    Example:
+        >>> is_json(Path("a.csv"), '[{"id": 1}]'), is_json(Path("a.txt"), "id,completion")
+        (True, False)
+    """
+    return Path(path).suffix.lower() in (".jsonl", ".json", ".ndjson") or text.lstrip().startswith(
+        ("{", "[")
+    )
+
+
+def numbered_json(path: str | os.PathLike[str], text: str) -> tuple[str, list[tuple[int, Any]]]:
+    """``(unit, [(number, value), ...])``: JSONL values by line (``"line"``), or a JSON array's
+    items (``"item"``); blank lines are skipped.
+
+    Raises:
+        DataError: invalid JSON, saying where.
+    """
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}: line {err.lineno}: not valid JSON ({err.msg})") from None
+        if not isinstance(items, list):
+            raise DataError(f"{path}: expected a JSON array of objects")
+        return "item", list(enumerate(items, 1))
+    values = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            values.append((number, json.loads(line)))
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}: line {number}: not valid JSON ({err.msg})") from None
+    return "line", values
+
+
+def json_records(path: str | os.PathLike[str], text: str) -> Iterable[tuple[str, dict[str, Any]]]:
+    """``(where, record)`` pairs from JSONL, or from one JSON array of objects (``where`` is
+    ``"line N"`` or ``"item N"``, for error messages).
+
+    Raises:
+        DataError: invalid JSON, or a record that is not an object (saying where).
+    """
+    unit, values = numbered_json(path, text)
+    for number, record in values:
+        if not isinstance(record, dict):
+            raise DataError(f"{path}: {unit} {number}: expected a JSON object")
+        yield f"{unit} {number}", record
+
+
+def hub_id(source: str) -> tuple[str, str | None, str]:
+    """``(name, config, split)`` of ``hf:NAME[:CONFIG]:SPLIT``.
+
+    Raises:
+        DataError: no split, or too many parts.
+
+    Example:
+        >>> hub_id("hf:ceval/ceval-exam")
+        Traceback (most recent call last):
+        ...
+        mcq.errors.DataError: hf:ceval/ceval-exam: a hub dataset needs a split: hf:NAME[:CONFIG]:SPLIT (e.g. hf:ceval/ceval-exam:law:val)
+    """
+    parts = [part.strip() for part in source[len(HUB_PREFIX) :].split(":")]
+    if len(parts) not in (2, 3) or not all(parts):
+        example = f"{HUB_PREFIX}{parts[0] or 'ceval/ceval-exam'}:law:val"
+        reason = "needs a split" if len(parts) < 3 else "has too many parts"
+        if len(parts) in (2, 3) and not all(parts):
+            reason = "has an empty part"
+        raise DataError(f"{source}: a hub dataset {reason}: {HUB_FORM} (e.g. {example})")
+    if len(parts) == 2:
+        return parts[0], None, parts[1]
+    return parts[0], parts[1], parts[2]
+
+
+def dataset_rows(path: str | os.PathLike[str], *, max_mb: float | None = None) -> list[dict]:
+    """The rows of a Parquet file, a ``save_to_disk`` folder or a hub dataset, as dicts.
+
+    Raises:
+        DataError: unreadable, over the size bound, or a hub dataset that cannot be loaded
+            (one line saying what to do).
+    """
+    text = str(path)
+    if text.startswith(HUB_PREFIX):
+        return _hub_rows(text)
+    if text.lower().endswith(".parquet"):
+        return _parquet_rows(Path(text), max_mb)
+    return _disk_rows(Path(text), max_mb)
+
+
+def _parquet_rows(path: Path, max_mb: float | None) -> list[dict]:
+    from mcq.files import read_bytes
+
+    raw = read_bytes(path, max_mb=max_mb, what="Parquet file")
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+    try:
+        return pq.read_table(pa.BufferReader(raw)).to_pylist()
+    except (pa.ArrowException, OSError) as err:
+        raise DataError(f"{path}: not a readable Parquet file ({_first_line(err)})") from None
+
+
+def _disk_rows(folder: Path, max_mb: float | None) -> list[dict]:
+    from mcq.files import check_size
+
+    check_size(folder, sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()), max_mb)
+    datasets = _datasets(folder)
+    try:
+        loaded = datasets.load_from_disk(str(folder))
+    except Exception as err:  # datasets raises several types for a damaged folder
+        raise DataError(
+            f"{folder}: not a readable save_to_disk folder ({_first_line(err)})"
+        ) from None
+    if isinstance(loaded, datasets.DatasetDict):
+        if len(loaded) != 1:
+            splits = ", ".join(loaded)
+            raise DataError(
+                f"{folder}: holds the splits {splits}; pass one split's folder "
+                f"(e.g. {folder / next(iter(loaded))})"
+            )
+        loaded = next(iter(loaded.values()))
+    return loaded.to_list()
+
+
+def _hub_rows(source: str) -> list[dict]:
+    name, config, split = hub_id(source)
+    offline = any(
+        os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on")
+        for var in _OFFLINE_VARS
+    )
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    if not offline and not _reachable(endpoint):
+        raise DataError(
+            f"{source}: cannot reach the Hugging Face hub at {endpoint} (no network?); set "
+            "HF_HUB_OFFLINE=1 to read a cached copy, or pass a Parquet file or save_to_disk folder"
+        )
+    datasets = _datasets(source)
+    try:
+        loaded = datasets.load_dataset(name, config, split=split)
+    except Exception as err:  # not found, bad config or split, not cached offline, ...
+        raise DataError(f"{source}: cannot load the hub dataset ({_first_line(err)})") from None
+    return loaded.to_list()
+
+
+def _reachable(endpoint: str) -> bool:
+    """Whether the hub's host accepts a TCP connection within a few seconds (DNS included)."""
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    answer: list[bool] = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, port), timeout=_HUB_CHECK_S).close()
+            answer.append(True)
+        except OSError:
+            answer.append(False)
+
+    probe = threading.Thread(target=connect, daemon=True)  # getaddrinfo has no timeout of its own
+    probe.start()
+    probe.join(_HUB_CHECK_S)
+    return bool(answer and answer[0])
+
+
+def _datasets(source: Any) -> Any:
+    try:
+        import datasets
+    except ImportError:
+        raise DataError(
+            f"{source}: reading datasets needs the datasets package (pip install datasets)"
+        ) from None
+    return datasets
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
