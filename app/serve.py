@@ -32,6 +32,7 @@ examples:
   python -m app --base-model Qwen/Qwen2.5-7B-Instruct --adapter runs/grpo/final
   python -m app --base-model M --tuned-model runs/grpo/merged --port 8080   # transformers
   python -m app --host 0.0.0.0 --auth alice:s3cret  # reachable from the network: use --auth
+  python -m app --root-path /zhongli              # behind a reverse proxy at https://host/zhongli
   python -m app --prompt fewshot                  # questions asked with assets/prompts/fewshot.yaml
 
 Models load once, before the server starts. Scripted use: see the API page (footer link
@@ -77,8 +78,26 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         metavar="NAME|PATH",
         help="prompt variant for questions: assets/prompts/ name (default, fewshot) or YAML path",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    # Gradio's own variables set the defaults, as for any Gradio app (argparse converts a
+    # string default with `type`, so a bad GRADIO_SERVER_PORT is a one-line usage error).
+    p.add_argument(
+        "--host",
+        default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        help="address to bind (default $GRADIO_SERVER_NAME, else 127.0.0.1)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=os.environ.get("GRADIO_SERVER_PORT", "7860"),
+        help="port (default $GRADIO_SERVER_PORT, else 7860)",
+    )
+    p.add_argument(
+        "--root-path",
+        default=None,
+        metavar="PATH|URL",
+        help="the path (or full URL) the app is served under behind a reverse proxy, e.g. "
+        "/zhongli (default $GRADIO_ROOT_PATH, else none)",
+    )
     p.add_argument("--auth", default=None, metavar="USER:PASS", help="require this login")
     p.add_argument(
         "--backend",
@@ -130,6 +149,8 @@ def resolve(args: argparse.Namespace) -> tuple[ModelChoice, tuple[str, str] | No
     """Check the flags; return the models to load and the login, or raise :class:`UsageError`."""
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: must be between 1 and 65535")
+    if args.root_path and not args.root_path.startswith(("/", "http://", "https://")):
+        raise UsageError(f"--root-path {args.root_path}: must start with / or be an http(s) URL")
     if args.concurrency < 1 or args.max_queue < 1:
         raise UsageError("--concurrency and --max-queue must be at least 1")
     if args.max_model_len is not None and args.max_model_len < 64:
@@ -268,6 +289,7 @@ def main(args: argparse.Namespace) -> int:
             server_port=args.port,
             share=args.share,
             auth=auth,
+            root_path=args.root_path,
             max_file_size=LIMITS.upload_bytes,
             prevent_thread_lock=True,
             quiet=True,

@@ -10,6 +10,9 @@ subcommand added to ``subparsers``, with ``func=main`` set as its default) and `
 * a closed pipe (``… | head``): quiet, exit 141, as the shell's own tools do;
 * anything else is a bug: the traceback is printed and the exit code is 1.
 
+Every parser made by :func:`command_parser` takes ``-q/--quiet`` (warnings only, no progress
+bars) and ``-v/--verbose`` (debug logging); :func:`run_command` applies them before ``main``.
+
 Example:
     >>> def main(args):
     ...     raise UsageError("--input x.tsv: file not found")
@@ -28,7 +31,7 @@ from typing import Any
 
 from mcq.errors import UsageError
 
-__all__ = ["UsageError", "command_parser", "run_command"]
+__all__ = ["UsageError", "add_verbosity_flags", "apply_verbosity", "command_parser", "run_command"]
 
 
 def command_parser(
@@ -56,8 +59,69 @@ def command_parser(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if subparsers is None:
-        return argparse.ArgumentParser(prog=prog or name, **kwargs)
-    return subparsers.add_parser(name, help=help, **kwargs)
+        parser = argparse.ArgumentParser(prog=prog or name, **kwargs)
+    else:
+        parser = subparsers.add_parser(name, help=help, **kwargs)
+    add_verbosity_flags(parser)
+    return parser
+
+
+def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:
+    """Give ``parser`` the house's ``-q/--quiet`` and ``-v/--verbose`` (one or the other).
+
+    Example:
+        >>> p = argparse.ArgumentParser()
+        >>> add_verbosity_flags(p)
+        >>> vars(p.parse_args(["-q"]))
+        {'quiet': True, 'verbose': False}
+    """
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="warnings and errors only; no progress bars"
+    )
+    group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def apply_verbosity(args: Any) -> None:
+    """Set logging and progress bars for ``args.quiet`` / ``args.verbose`` (absent: unchanged).
+
+    Progress bars are switched off through the environment (read when tqdm, huggingface_hub
+    and datasets are imported, which commands do lazily) and through each library's own
+    switch when it is already imported; a command on a transformers ``TrainingArguments``
+    gets ``disable_tqdm`` and ``log_level`` set on its namespace.
+    """
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    if not (quiet or verbose):
+        return
+    import logging
+
+    level = logging.WARNING if quiet else logging.DEBUG
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(name)s: %(message)s")
+    root.setLevel(level)
+    if hasattr(args, "log_level"):
+        args.log_level = "warning" if quiet else "debug"
+    if verbose:
+        os.environ["VLLM_LOGGING_LEVEL"] = "DEBUG"
+        os.environ["TRANSFORMERS_VERBOSITY"] = "debug"
+        return
+    for name in (
+        "TQDM_DISABLE",
+        "HF_HUB_DISABLE_PROGRESS_BARS",
+        "HF_DATASETS_DISABLE_PROGRESS_BARS",
+    ):
+        os.environ[name] = "1"
+    os.environ["VLLM_LOGGING_LEVEL"] = "WARNING"
+    if hasattr(args, "disable_tqdm"):
+        args.disable_tqdm = True
+    for module, switch in (
+        ("huggingface_hub.utils", "disable_progress_bars"),
+        ("datasets", "disable_progress_bars"),
+        ("transformers.utils.logging", "disable_progress_bar"),
+    ):
+        if module in sys.modules:
+            getattr(sys.modules[module], switch)()
 
 
 def run_command(
@@ -69,6 +133,7 @@ def run_command(
     """
     err = stream if stream is not None else sys.stderr
     try:
+        apply_verbosity(args)
         return int(main(args) or 0)
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=err)

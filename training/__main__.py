@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mcq.cli import run_command
+from mcq.cli import apply_verbosity, run_command
 
 PROG = "python -m training"
 EPILOG = """\
@@ -59,13 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parse_and_run(argv: list[str]) -> int | None:
     args = build_parser().parse_args(argv)
+    apply_verbosity(args)
     return args.func(args)
 
 
 def _demo(argv: list[str]) -> int:
     from training.demo import main as demo_main
+    from training.demo import make_parser
 
-    return demo_main(argv) or 0
+    args = make_parser().parse_args(argv)
+    apply_verbosity(args)
+    return demo_main(args) or 0
 
 
 def _quiet_imports(command: str | None) -> None:

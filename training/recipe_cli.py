@@ -24,6 +24,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from mcq.cli import add_verbosity_flags
+
 __all__ = ["DeferredParser", "add_deferred"]
 
 
@@ -38,6 +40,7 @@ class DeferredParser(argparse.ArgumentParser):
             if self._build is None:
                 raise TypeError("DeferredParser needs a build function (use add_deferred)")
             self._real = self._build(self.prog)
+            add_verbosity_flags(self._real)  # -q/-v, as every command has them
             self._real.set_defaults(**self._defaults)
         return self._real
 

