@@ -47,7 +47,7 @@ class Limits:
 LIMITS = Limits()
 
 #: File types the score tab accepts (rewards.io.load_completions reads all of them).
-UPLOAD_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".jsonl")
+UPLOAD_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 
 
 def check_text(name: str, text: object, limit: int, *, required: bool = False) -> str:

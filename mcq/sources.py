@@ -22,11 +22,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,7 +50,7 @@ HUB_PREFIX = "hf:"
 HUB_FORM = "hf:NAME[:CONFIG]:SPLIT"
 _DISK_MARKERS = ("state.json", "dataset_dict.json")  # what save_to_disk writes
 _HUB_CHECK_S = 3.0  # a hub that does not answer in this long is treated as unreachable
-_OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 def is_dataset(path: str | os.PathLike[str]) -> bool:
@@ -211,10 +212,33 @@ def _hub_rows(source: str) -> list[dict]:
         )
     datasets = _datasets(source)
     try:
-        loaded = datasets.load_dataset(name, config, split=split)
+        with _offline(offline):
+            loaded = datasets.load_dataset(name, config, split=split)
     except Exception as err:  # not found, bad config or split, not cached offline, ...
         raise DataError(f"{source}: cannot load the hub dataset ({_first_line(err)})") from None
     return loaded.to_list()
+
+
+@contextlib.contextmanager
+def _offline(offline: bool) -> Iterator[None]:
+    """Honour an offline variable set after ``datasets`` was imported (it reads them once)."""
+    import datasets.config
+    import huggingface_hub.constants
+
+    flags = [
+        (huggingface_hub.constants, "HF_HUB_OFFLINE"),
+        (datasets.config, "HF_HUB_OFFLINE"),
+        (datasets.config, "HF_DATASETS_OFFLINE"),
+    ]
+    saved = [(owner, name, getattr(owner, name, False)) for owner, name in flags]
+    try:
+        if offline:
+            for owner, name in flags:
+                setattr(owner, name, True)
+        yield
+    finally:
+        for owner, name, value in saved:
+            setattr(owner, name, value)
 
 
 def _reachable(endpoint: str) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 import mcq
 from mcq.cli import command_parser
 from mcq.errors import UsageError
+from mcq.files import add_input_limit_argument, apply_input_arguments
 
 __all__ = ["DataReport", "check_file", "format_report", "main", "make_parser"]
 
@@ -143,7 +144,10 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         prog="python -m training check-data",
     )
     parser.add_argument(
-        "--input", dest="input", help="training TSV/CSV (or a test file with --kind test)"
+        "--input",
+        dest="input",
+        help="training data (or a test file with --kind test): TSV/CSV, JSON/JSONL, Parquet, "
+        "a save_to_disk folder or hf:NAME[:CONFIG]:SPLIT",
     )
     parser.add_argument("file", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -167,6 +171,7 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         help="prompt variant the tokens are counted with (assets/prompts/ name or YAML path)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_input_limit_argument(parser)
     parser.set_defaults(func=main)
     return parser
 
@@ -174,6 +179,7 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     """Print the report; 2 when there are invalid rows."""
     path = _input_file(args)
+    apply_input_arguments(args)
     prompt = mcq.load_prompt(args.prompt)  # a bad one is a DataError: one line, exit 2
     tokenizer = None
     if args.tokenizer:

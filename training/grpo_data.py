@@ -8,6 +8,7 @@ from typing import Any
 
 import mcq
 from mcq.errors import UsageError
+from mcq.files import set_input_encoding
 
 __all__ = ["build_dataset", "load_prompt", "prompt_record", "prompt_tokens", "select_subset"]
 
@@ -28,6 +29,7 @@ def build_dataset(script_args: Any, tokenizer: Any = None):
         raise UsageError(f"dataset_fraction must be in (0, 1], not {script_args.dataset_fraction}")
     if script_args.max_samples is not None and script_args.max_samples < 1:
         raise UsageError(f"max_samples must be at least 1, not {script_args.max_samples}")
+    set_input_encoding(getattr(script_args, "encoding", None))
     questions = mcq.load_train(script_args.dataset_path, skip_invalid=script_args.skip_invalid)
     total = len(questions)
     questions = select_subset(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mcq.errors import UsageError
-from mcq.files import add_input_limit_argument, check_output_folder, set_input_limit
+from mcq.files import add_input_limit_argument, apply_input_arguments, check_output_folder
 
 __all__ = [
     "MD_ONLY",
@@ -61,9 +61,8 @@ def add_references(parser: argparse.ArgumentParser) -> None:
 
 
 def prepare(args: argparse.Namespace) -> None:
-    """Apply ``--max-input-mb`` and refuse a report folder that cannot be one."""
-    if getattr(args, "max_input_mb", None) is not None:
-        set_input_limit(args.max_input_mb)
+    """Apply ``--max-input-mb``/``--encoding`` and refuse a report folder that cannot be one."""
+    apply_input_arguments(args)
     out = getattr(args, "output_dir", None)
     if out is None:
         return

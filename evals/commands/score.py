@@ -36,7 +36,8 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         "--input",
         required=True,
         type=Path,
-        help="completions: JSONL, CSV, TSV or detailed_results.csv",
+        help="completions: JSONL, CSV, TSV, detailed_results.csv, Parquet, a save_to_disk "
+        "folder or hf:NAME[:CONFIG]:SPLIT",
     )
     add_references(parser)
     add_output_dir(parser, help="folder for the report (created if needed)")

@@ -20,6 +20,7 @@ from inference.generation.settings import (
     parse_part,
 )
 from mcq.cli import command_parser
+from mcq.files import add_input_limit_argument, apply_input_arguments
 
 __all__ = ["EPILOG", "add_arguments", "main", "make_parser", "settings_from_args"]
 
@@ -89,6 +90,7 @@ def main(args: argparse.Namespace) -> int:
     """
     settings = settings_from_args(args)
     check_request(settings)  # a wrong --model is reported before a big input is read
+    apply_input_arguments(args)
     questions = mcq.load_test(args.input, skip_invalid=args.skip_invalid)
     try:
         generate(settings, questions, args.output_dir, inputs=[args.input])
@@ -108,8 +110,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--adapter", help="PEFT LoRA adapter folder applied on top of --model")
     parser.add_argument(
-        "--input", required=True, help="test file (TSV/CSV: id, question, option_A..option_D)"
+        "--input",
+        required=True,
+        help="test questions (id, question, option_A..option_D, or C-Eval's A..D): TSV/CSV, "
+        "JSON/JSONL, Parquet, a save_to_disk folder or hf:NAME[:CONFIG]:SPLIT",
     )
+    add_input_limit_argument(parser)
     parser.add_argument(
         "--output-dir", required=True, help="where submission.csv and detailed_results.csv go"
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 import mcq
 from mcq.cli import command_parser
-from mcq.files import add_input_limit_argument, refuse_overwrite, set_input_limit
+from mcq.files import add_input_limit_argument, apply_input_arguments, refuse_overwrite
 from rewards.scoring import summarize  # re-exported: its home was this module
 
 __all__ = ["main", "make_parser", "summarize", "summary_table"]
@@ -34,7 +34,12 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         epilog=EXAMPLE,
         prog="python -m rewards score",
     )
-    parser.add_argument("--input", "-i", required=True, help="JSONL, CSV/TSV or training TSV file")
+    parser.add_argument(
+        "--input",
+        "-i",
+        required=True,
+        help="JSONL, CSV/TSV, Parquet, save_to_disk folder, hf:NAME[:CONFIG]:SPLIT, or training data",
+    )
     parser.add_argument(
         "--preset", "-p", default="default", help="preset name or YAML path (default)"
     )
@@ -51,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
     import rewards
     from rewards.io import load_completions, score_rows, write_csv
 
-    set_input_limit(args.max_input_mb)
+    apply_input_arguments(args)
     if args.output:
         refuse_overwrite(args.output, [args.input])
         _check_output_file(args.output)
