@@ -1,6 +1,6 @@
 """Every docstring example in the packages runs and shows what it claims.
 
-One test per module of mcq, rewards, evals, inference, training and app, found by walking the
+One test per module of mcq, rewards, evals, inference, training, app and zhongli, found by walking the
 packages, so a new module's examples are checked without being listed here. ``__main__``
 modules are imported too, so an entry point that runs its CLI on import (no ``if __name__ ==
 "__main__"`` guard) fails here. Skipped: :data:`HEAVY` modules, which import torch,
@@ -16,7 +16,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ("mcq", "rewards", "evals", "inference", "training", "app")
+PACKAGES = ("mcq", "rewards", "evals", "inference", "training", "app", "zhongli")
 
 #: Modules whose import loads torch/transformers/TRL (checked with ``python -X importtime``).
 HEAVY = {"training.grpo_trainer", "training.rm_trainer"}
