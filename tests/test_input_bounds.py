@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from evals.report import staged_folder
@@ -246,6 +248,10 @@ def _hostile_files(root: Path) -> dict[str, Path]:
         fh.truncate(600 * 2**20)
     binary = root / "binary.csv"
     binary.write_bytes(bytes(range(256)) * 64)
+    undecodable = root / "gb18030.csv"  # refused without --encoding
+    undecodable.write_bytes("id,completion\n1,答案：甲\n".encode("gb18030"))
+    wrong_columns = root / "wrong.parquet"
+    pq.write_table(pa.table({"x": [1, 2], "y": ["甲", "乙"]}), wrong_columns)
     return {
         "device": Path("/dev/zero"),
         "fifo": fifo,
@@ -253,6 +259,9 @@ def _hostile_files(root: Path) -> dict[str, Path]:
         "huge": sparse,
         "binary": binary,
         "missing": root / "missing.csv",
+        "undecodable": undecodable,
+        "wrong-columns": wrong_columns,
+        "hub-offline": Path("hf:ceval/ceval-exam:law:val"),  # HF_HUB_OFFLINE: no network
     }
 
 
@@ -294,6 +303,7 @@ def test_every_cli_refuses_every_hostile_file_in_one_line_under_a_memory_cap(
             text=True,
             timeout=120,
             preexec_fn=_capped_memory,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
         )
         assert run.returncode == 2, f"{command} on {kind}: exit {run.returncode}\n{run.stderr}"
         lines = [line for line in run.stderr.splitlines() if line.strip()]
