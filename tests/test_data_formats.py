@@ -234,3 +234,38 @@ def test_a_hub_id_without_network_fails_in_seconds_with_one_line(env):
     refused = one_line_refusal(run)
     assert "hf:ceval/ceval-exam:law:val" in refused
     assert elapsed < 10, f"{elapsed:.1f} s"
+
+
+# ---------------------------------------------------------------- labels and pairs
+
+
+def _components(folder: Path) -> dict:
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    return summary["components"]
+
+
+def test_evals_rewards_measures_parquet_pairs_and_a_labelled_folder_as_their_text_files(
+    tmp_path, repo_root
+):
+    from datasets import Dataset
+
+    pairs = repo_root / "assets/data/preference_pairs.jsonl"
+    lines = pairs.read_text(encoding="utf-8").splitlines()
+    Dataset.from_list([json.loads(line) for line in lines if line.strip()]).to_parquet(
+        tmp_path / "pairs.parquet"
+    )
+    labelled = repo_root / "assets/data/labelled_answers.csv"
+    with labelled.open(encoding="utf-8", newline="") as fh:
+        Dataset.from_list(list(csv.DictReader(fh))).save_to_disk(tmp_path / "labelled")
+
+    runs = {
+        "pairs-jsonl": ["--pairs", pairs],
+        "pairs-parquet": ["--pairs", tmp_path / "pairs.parquet"],
+        "labels-csv": ["--input", labelled, "--label", "good"],
+        "labels-disk": ["--input", tmp_path / "labelled", "--label", "good"],
+    }
+    for name, args in runs.items():
+        run = run_cli("evals", "rewards", *args, "--output-dir", tmp_path / name)
+        assert run.returncode == 0, f"{name}: {run.stderr[-2000:]}"
+    assert _components(tmp_path / "pairs-parquet") == _components(tmp_path / "pairs-jsonl")
+    assert _components(tmp_path / "labels-disk") == _components(tmp_path / "labels-csv")
