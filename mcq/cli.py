@@ -8,6 +8,8 @@ subcommand added to ``subparsers``, with ``func=main`` set as its default) and `
 * :class:`mcq.errors.UsageError` (bad flags or input files): ``error: …`` on stderr, exit 2;
 * ``KeyboardInterrupt`` (Ctrl-C): ``interrupted`` on stderr, exit 130;
 * a closed pipe (``… | head``): quiet, exit 141, as the shell's own tools do;
+* a library that the install left out (torch, TRL, vLLM, Gradio: see :data:`EXTRAS`): one line
+  naming the ``pip install 'zhongli[EXTRA]'`` that adds it, exit 1;
 * anything else is a bug: the traceback is printed and the exit code is 1.
 
 Every parser made by :func:`command_parser` takes ``-q/--quiet`` (warnings only, no progress
@@ -31,7 +33,31 @@ from typing import Any
 
 from mcq.errors import UsageError
 
-__all__ = ["UsageError", "add_verbosity_flags", "apply_verbosity", "command_parser", "run_command"]
+__all__ = [
+    "EXTRAS",
+    "UsageError",
+    "add_verbosity_flags",
+    "apply_verbosity",
+    "command_parser",
+    "run_command",
+]
+
+
+#: The extra of ``pyproject.toml`` that installs each library the base install leaves out.
+EXTRAS = {
+    "torch": "models",
+    "transformers": "models",
+    "tokenizers": "models",
+    "peft": "models",
+    "accelerate": "models",
+    "trl": "train",
+    "bitsandbytes": "train",
+    "deepspeed": "train",
+    "tensorboard": "train",
+    "vllm": "serve",
+    "gradio": "app",
+    "gradio_client": "app",
+}
 
 
 def command_parser(
@@ -141,6 +167,16 @@ def run_command(
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=err)
         return 130
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"{prog}: failed: {exc.name} is not installed; this command needs "
+            f"pip install 'zhongli[{extra}]' (or zhongli[all])",
+            file=err,
+        )
+        return 1
     except BrokenPipeError:
         # The reader went away: silence the flush at exit as well.
         with contextlib.suppress(OSError, ValueError):

@@ -8,6 +8,7 @@ this checkout, what that install relies on (the package list, imports that stay 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from mcq.cli import run_command
 from mcq.paths import REPO_ROOT
 from zhongli import __version__
 from zhongli.cli import PACKAGES
@@ -97,6 +99,26 @@ def test_scoring_with_the_default_preset_does_not_import_torch():
     assert out.split() == ["1.0", "False", "False"]
 
 
+def test_a_library_left_out_of_the_install_is_one_line_naming_the_extra():
+    def needs_gradio(args):
+        raise ModuleNotFoundError("No module named 'gradio'", name="gradio")
+
+    shown = io.StringIO()
+    assert run_command(needs_gradio, None, prog="zhongli app", stream=shown) == 1
+    assert shown.getvalue() == (
+        "zhongli app: failed: gradio is not installed; this command needs "
+        "pip install 'zhongli[app]' (or zhongli[all])\n"
+    )
+
+
+def test_a_missing_module_of_our_own_is_still_a_bug():
+    def broken(args):
+        raise ModuleNotFoundError("No module named 'rewards.nope'", name="rewards.nope")
+
+    with pytest.raises(ModuleNotFoundError):
+        run_command(broken, None, prog="zhongli rewards")
+
+
 @pytest.mark.slow
 def test_base_install_in_a_fresh_venv_scores_from_any_folder(tmp_path):
     """``pip install <checkout>`` (no extras) gives a working ``zhongli rewards score`` and
@@ -172,6 +194,15 @@ def test_base_install_in_a_fresh_venv_scores_from_any_folder(tmp_path):
         ("q2", "A", "0"),
     ]
     assert float(rows[0]["total"]) > float(rows[1]["total"])
+
+    missing = subprocess.run(
+        [zhongli, "training", "grpo", "--help"], cwd=elsewhere, capture_output=True, text=True
+    )
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [
+        "python -m training grpo: failed: trl is not installed; this command needs "
+        "pip install 'zhongli[train]' (or zhongli[all])"
+    ]
 
     out = subprocess.run(
         [
