@@ -7,7 +7,6 @@ line up) raises :class:`mcq.errors.UsageError` with one line to show; the CLI tu
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,17 +132,14 @@ def read_completions(path: str | os.PathLike[str]) -> Completions:
     Rows without an id are numbered from 1 (:func:`mcq.row_id`).
     """
     from rewards.io import load_completions
+    from rewards.judgments import check_unique_ids
 
     path = Path(path)
     rows = load_completions(path)
     if not rows:
         raise UsageError(f"{path}: no completions found (empty file?)")
     ids = [row_id(row.get("id"), i) for i, row in enumerate(rows, 1)]
-    duplicates = [k for k, n in Counter(ids).items() if n > 1]
-    if duplicates:
-        raise UsageError(
-            f"{path}: {len(duplicates)} duplicate id(s) (first: {duplicates[0]!r}); ids must be unique"
-        )
+    check_unique_ids(path, ids)
     return Completions(path, ids, list(rows))
 
 

@@ -61,6 +61,8 @@ class Evaluation:
         scores: One dict per scored text: ``id``, ``label`` or ``subset``/``side``, components.
         correlation: Spearman rank correlation between components (over every scored text).
         notes: Lines for the report (rows left out and why).
+        input_formats: Learned component -> how its reward model read the texts
+            (``"chat_template"`` or ``"plain"``).
     """
 
     mode: str
@@ -72,21 +74,30 @@ class Evaluation:
     correlation: dict[str, dict[str, float | None]]
     notes: list[str] = field(default_factory=list)
     label: str | None = None
+    input_formats: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        """The ``summary.json`` payload: ``{"components": {name: {metric, ties, n, ci}}}``."""
+        """The ``summary.json`` payload: ``{"components": {name: {metric, ties, n, ci}}}``,
+        with ``subsets`` (accuracy and n per subset, as RewardBench reports them) when pairs
+        have subsets, and ``input_format`` for a reward model."""
         key = "auc" if self.mode == "labelled" else "accuracy"
-        return {
-            "components": {
-                name: {
-                    key: _num(m[key]),
-                    "ties": _num(m["ties"]),
-                    "n": int(m["n"]),
-                    "ci": [_num(m["ci"][0]), _num(m["ci"][1])],
-                }
-                for name, m in self.metrics.items()
+        components = {}
+        for name, m in self.metrics.items():
+            entry = {
+                key: _num(m[key]),
+                "ties": _num(m["ties"]),
+                "n": int(m["n"]),
+                "ci": [_num(m["ci"][0]), _num(m["ci"][1])],
             }
-        }
+            if m.get("subsets"):
+                entry["subsets"] = {
+                    subset: {"accuracy": _num(f["accuracy"]), "n": int(f["n"])}
+                    for subset, f in m["subsets"].items()
+                }
+            if name in self.input_formats:
+                entry["input_format"] = self.input_formats[name]
+            components[name] = entry
+        return {"components": components}
 
     def details(self) -> dict[str, Any]:
         """Everything measured, JSON-ready (NaN as null)."""
@@ -110,6 +121,26 @@ def _score(rows: list[dict[str, Any]], preset: Any) -> tuple[list[str], dict[str
     scored = score_rows(rows, preset, progress=True)
     names = [*preset.weights, "total"]
     return names, {name: [row.get(name) for row in scored] for name in names}
+
+
+def _input_formats(preset: Any) -> tuple[dict[str, str], list[str]]:
+    """How each reward model of the preset read its texts, and a report line for each."""
+    from rewards.registry import factory_key
+
+    formats, notes = {}, []
+    for name in preset.weights:
+        settings = preset.settings.get(name) or {}
+        if factory_key(settings) == "reward_model":
+            from rewards.learned import input_format
+
+            formats[name] = input_format(settings)
+            how = (
+                "the conversation through its tokenizer's chat template"
+                if formats[name] == "chat_template"
+                else "plain text (its tokenizer has no chat template)"
+            )
+            notes.append(f"`{name}` (reward model) read {how}")
+    return formats, notes
 
 
 def _load_preset(preset: Any) -> Any:
@@ -165,8 +196,9 @@ def evaluate_labelled(
 
     chosen = _load_preset(preset)
     names, columns = _score(list(rows), chosen)
+    formats, notes = _input_formats(chosen)
     y = np.asarray(labels, dtype=int)
-    metrics, notes = {}, []
+    metrics = {}
     for name in names:
         applies = np.array([v is not None for v in columns[name]])
         values = _rounded(v for v in columns[name] if v is not None)
@@ -203,6 +235,7 @@ def evaluate_labelled(
         correlation=spearman_matrix(columns),
         notes=notes,
         label=label,
+        input_formats=formats,
     )
 
 
@@ -232,17 +265,22 @@ def evaluate_pairs(
     seed: int = 0,
     source: str = "",
 ) -> Evaluation:
-    """RewardBench pairwise accuracy per component, overall and per ``subset`` (see module doc)."""
+    """RewardBench pairwise accuracy per component, overall and per ``subset`` (see module doc).
+
+    A pair's ``chosen_prompt``/``rejected_prompt`` (:func:`rewards.judgments.read_pairs`) is
+    what a reward model reads before each answer."""
     chosen_preset = _load_preset(preset)
     rows = []
     for number, pair in enumerate(pairs, 1):
         ref = pair_reference(pair)
         pid = row_id(pair.get("id"), number)
         for side in ("chosen", "rejected"):
-            rows.append({"id": pid, "completion": answer_text(pair.get(side))} | ref)
+            prompt = {"prompt": pair[f"{side}_prompt"]} if pair.get(f"{side}_prompt") else {}
+            rows.append({"id": pid, "completion": answer_text(pair.get(side))} | ref | prompt)
     names, columns = _score(rows, chosen_preset)
+    formats, notes = _input_formats(chosen_preset)
     subsets = [str(p.get("subset") or "").strip() for p in pairs]
-    metrics, notes = {}, []
+    metrics = {}
     for name in names:
         good = columns[name][0::2]
         bad = columns[name][1::2]
@@ -280,6 +318,7 @@ def evaluate_pairs(
         scores=scores,
         correlation=spearman_matrix(columns),
         notes=notes,
+        input_formats=formats,
     )
 
 

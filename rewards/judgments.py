@@ -8,13 +8,16 @@ a valid pair are.
   :func:`rewards.io.load_completions` reads, plus a label column holding 1/0, true/false,
   yes/no, t/f, y/n, pos/neg, positive/negative, good/bad or chosen/rejected (``-1`` is 0);
   an empty cell leaves the row unlabelled.
-* **Preference pairs** (:func:`read_pairs`): JSONL (or a JSON array) or CSV/TSV records with
-  ``chosen`` and ``rejected`` (text, or a conversation whose last message is the answer, as
-  TRL's conversational preference datasets hold it), optional ``id``, ``subset``,
-  ``question_id`` and ``question``/``options`` (a mapping, a JSON cell, or ``option_A`` ..
-  ``option_D``)/``correct_answer`` so components that need the question apply. A pair whose
-  ``chosen`` or ``rejected`` is missing or empty, or whose two texts are the same, is invalid:
-  an error naming the first rows, or dropped and counted with ``skip_invalid``.
+* **Preference pairs** (:func:`read_pairs`): JSONL (or a JSON array) or CSV/TSV records in
+  TRL's and RewardBench's shapes: ``chosen`` and ``rejected`` as texts or as message lists (a
+  whole conversation, its last message the answer), an optional ``prompt`` (a text or a
+  message list, before either side's messages), optional ``id``, ``subset``, ``question_id``
+  and ``question``/``options`` (a mapping, a JSON cell, or ``option_A`` .. ``option_D``)/
+  ``correct_answer`` so components that need the question apply. Every message is kept: the
+  answer is scored by text components, the whole conversation by reward models. A pair whose
+  ``chosen`` or ``rejected`` is missing, empty or not a message list of role/content objects,
+  or whose two answers are the same, is invalid: an error naming the first rows, or dropped
+  and counted with ``skip_invalid``.
 
 Example:
     >>> binary_label("Yes"), binary_label(" 0 "), binary_label("bad"), binary_label("")
@@ -28,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import Counter
 from typing import Any
 
 import mcq
@@ -36,6 +40,7 @@ from mcq.tables import canonical_column, present, read_table
 __all__ = [
     "answer_text",
     "binary_label",
+    "check_unique_ids",
     "load_labelled",
     "pair_reference",
     "pairs_in",
@@ -139,6 +144,7 @@ def load_labelled(
             kept.append(row)
             labels.append(value)
     _check(path, problems, skip_invalid, "label", "expected 1/0 (or true/false, yes/no)")
+    check_unique_ids(path, [row["id"] for row in kept])
     if not labels:
         raise mcq.DataError(f"{path}: no labelled rows (column {label!r} is empty)")
     if len(set(labels)) < 2:
@@ -151,7 +157,9 @@ def read_pairs(path: str | os.PathLike[str], *, skip_invalid: bool = False) -> l
 
     Returns:
         One dict per pair: ``id`` (from the file, else the row number), ``chosen`` and
-        ``rejected`` (answer texts), ``subset`` and ``question_id`` (``""`` when none),
+        ``rejected`` (answer texts), ``chosen_prompt`` and ``rejected_prompt`` (the messages
+        before each answer, None when the file gives none), ``subset`` and ``question_id``
+        (``""`` when none),
         ``group`` (``question_id``, else the question text, else ``""``: pairs on one
         question) and the reference fields
         :func:`pair_reference` finds (``question``, ``options``, ``correct_answer``).
@@ -176,8 +184,16 @@ def pairs_in(
         if absent:
             problems.append(f"{where}: no {' or '.join(repr(s) for s in absent)} field")
             continue
-        chosen = _text(answer_text(record["chosen"]))
-        rejected = _text(answer_text(record["rejected"]))
+        try:
+            prompt = _messages(record.get("prompt"), "prompt", user=True)
+            chosen_side = _messages(record["chosen"], "chosen")
+            rejected_side = _messages(record["rejected"], "rejected")
+        except ValueError as err:
+            problems.append(f"{where}: {err}")
+            continue
+        chosen_chat, rejected_chat = prompt + chosen_side, prompt + rejected_side
+        chosen = _text(answer_text(chosen_side))
+        rejected = _text(answer_text(rejected_side))
         if not chosen or not rejected:
             problems.append(f"{where}: empty {'chosen' if not chosen else 'rejected'!r}")
             continue
@@ -191,6 +207,8 @@ def pairs_in(
                 "id": mcq.row_id(record.get("id"), number),
                 "chosen": chosen,
                 "rejected": rejected,
+                "chosen_prompt": chosen_chat[:-1] or None,
+                "rejected_prompt": rejected_chat[:-1] or None,
                 "subset": _text(record.get("subset")),
                 "question_id": question_id,
                 "group": question_id or reference.get("question", ""),
@@ -200,7 +218,24 @@ def pairs_in(
     _check(path, problems, skip_invalid, "pair", "pairs need 'chosen' and 'rejected' texts")
     if not pairs:
         raise mcq.DataError(f"{path}: no preference pairs")
+    check_unique_ids(path, [pair["id"] for pair in pairs])
     return pairs
+
+
+def check_unique_ids(path: str | os.PathLike[str], ids: list[str]) -> None:
+    """Refuse rows that repeat an id (their scores could not be joined back to them).
+
+    Example:
+        >>> check_unique_ids("a.csv", ["1", "2", "1"])
+        Traceback (most recent call last):
+        ...
+        mcq.errors.DataError: a.csv: 1 duplicate id(s) (first: '1'); ids must be unique
+    """
+    repeated = [key for key, n in Counter(ids).items() if n > 1]
+    if repeated:
+        raise mcq.DataError(
+            f"{path}: {len(repeated)} duplicate id(s) (first: {repeated[0]!r}); ids must be unique"
+        )
 
 
 def pair_reference(record: dict[str, Any]) -> dict[str, Any]:
@@ -238,9 +273,21 @@ def answer_text(value: Any) -> Any:
         >>> answer_text("答案：B"), answer_text(None)
         ('答案：B', '')
     """
-    if isinstance(value, list) and value and isinstance(value[-1], dict):
-        return value[-1].get("content") or ""
+    if isinstance(value, list):
+        return (value[-1].get("content") or "") if value and isinstance(value[-1], dict) else ""
     return "" if value is None else value
+
+
+def _messages(value: Any, field: str, *, user: bool = False) -> list[dict[str, Any]]:
+    """A pair field as messages: a message list as it is, a text as one user (``prompt``) or
+    assistant turn, nothing as none. ValueError (saying what is wrong) for a malformed list."""
+    if isinstance(value, list):
+        if not all(isinstance(m, dict) and "role" in m and "content" in m for m in value):
+            raise ValueError(f"{field!r} is a list but not of role/content messages")
+        return [dict(m) for m in value]
+    if not present(value) or not str(value).strip():
+        return []
+    return [{"role": "user" if user else "assistant", "content": value}]
 
 
 def _text(value: Any) -> str:

@@ -17,9 +17,17 @@ A preset names one like any component, with settings that say what it is::
 The model is a sequence classifier with one output (``AutoModelForSequenceClassification``,
 ``num_labels=1``), such as ``python -m training rm`` saves; a LoRA adapter folder works too.
 Its logit is mapped to [0, 1] with a logistic sigmoid, so 0.5 means a logit of ``center``;
-``temperature`` > 1 spreads scores away from 0 and 1. The text it reads is
-:func:`reward_text` (question, options, answer) plus the tokenizer's end-of-sequence token,
-exactly as ``training rm`` builds its training texts.
+``temperature`` > 1 spreads scores away from 0 and 1.
+
+It reads a conversation (:func:`conversation`), as public reward models, RewardBench and TRL's
+``RewardTrainer`` do: the prompt the answer replies to (the row's own ``prompt``, text or
+messages; else the question as the policy is asked it, :func:`mcq.prompt.build_messages`),
+then the answer as the assistant turn, through the tokenizer's chat template
+(:func:`reward_input`). A tokenizer without a template gets the plain text
+:func:`plain_text` plus its end token, as TRL trains on plain text. ``training rm`` trains on
+the same conversations, so a model it trains and a hub model are scored alike.
+A checkpoint that is not a reward model (no classification head in its weights) is refused
+(:mod:`rewards.learned_loading`).
 
 torch and transformers are imported on the first score, never when :mod:`rewards` is imported;
 a loaded model is cached per (path, device) for the life of the process.
@@ -35,13 +43,17 @@ from pathlib import Path
 from typing import Any
 
 from mcq.errors import DataError
+from mcq.records import Question
 from rewards.registry import Component, Sample, component_factory
 
 __all__ = [
     "DEFAULTS",
+    "conversation",
+    "input_format",
     "load_reward_model",
+    "plain_text",
+    "reward_input",
     "reward_model_factory",
-    "reward_text",
     "score_batch",
     "score_logits",
     "to_unit",
@@ -63,30 +75,84 @@ _LOADED: dict[tuple[str, str, str], tuple[Any, Any, str]] = {}  # (path, device,
 _LOCK = threading.Lock()
 
 
-def reward_text(
-    completion: str, question: str | None = None, options: Mapping[str, str] | None = None
-) -> str:
-    """The text a reward model reads: question and options when known, then the answer.
+def conversation(completion: str, sample: Sample | None = None) -> list[dict[str, Any]]:
+    """The chat a reward model reads: what the answer replies to, then the answer.
 
-    The one format for training (``python -m training rm``) and scoring.
+    The sample's ``prompt`` (messages kept whole, or a text as the user turn) when it has one,
+    else the question as the policy is asked it (:func:`mcq.prompt.build_messages`), else
+    nothing; the answer is the last, assistant turn.
 
     Example:
-        >>> print(reward_text("答案：B", "哪一項正確？", {"A": "甲", "B": "乙"}))
-        題目：哪一項正確？
-        A. 甲
-        B. 乙
-        回答：答案：B
-        >>> reward_text("答案：B")
-        '回答：答案：B'
+        >>> conversation("答案：B", Sample(prompt="哪一項正確？"))
+        [{'role': 'user', 'content': '哪一項正確？'}, {'role': 'assistant', 'content': '答案：B'}]
+        >>> [m["role"] for m in conversation("答案：B", Sample(question="何者？", options={"A": "甲"}))]
+        ['system', 'user', 'assistant']
+        >>> conversation("答案：B")
+        [{'role': 'assistant', 'content': '答案：B'}]
     """
-    lines = []
-    if question and str(question).strip():
-        lines.append(f"題目：{str(question).strip()}")
-    for letter, text in (options or {}).items():
-        if text is not None and str(text).strip():
-            lines.append(f"{letter}. {str(text).strip()}")
-    lines.append(f"回答：{completion}")
-    return "\n".join(lines)
+    return [*_prompt_messages(sample), {"role": "assistant", "content": completion}]
+
+
+def _prompt_messages(sample: Sample | None) -> list[dict[str, Any]]:
+    prompt = sample.prompt if sample is not None else None
+    if isinstance(prompt, list) and prompt:
+        return [dict(message) for message in prompt]
+    if isinstance(prompt, str) and prompt.strip():
+        return [{"role": "user", "content": prompt}]
+    if sample is None or not (sample.question and str(sample.question).strip()):
+        return []
+    from mcq.prompt import build_messages
+
+    options = {str(k): "" if v is None else str(v) for k, v in (sample.options or {}).items()}
+    return build_messages(
+        Question(id=str(sample.id or ""), question=str(sample.question), options=options)
+    )
+
+
+#: How :func:`plain_text` names each turn; another role is named by itself.
+_ROLE_LABELS = {"system": "系統", "user": "題目", "assistant": "回答"}
+
+
+def plain_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    """A conversation as one plain text, for a tokenizer without a chat template.
+
+    Example:
+        >>> print(plain_text([{"role": "user", "content": "哪一項正確？"},
+        ...                   {"role": "assistant", "content": "答案：B"}]))
+        題目：哪一項正確？
+        回答：答案：B
+    """
+    return "\n".join(
+        f"{_ROLE_LABELS.get(str(m.get('role')), str(m.get('role')))}：{m.get('content') or ''}"
+        for m in messages
+    )
+
+
+def has_chat_template(tokenizer: Any) -> bool:
+    """Whether the tokenizer renders conversations itself (it has a chat template)."""
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def reward_input(messages: Sequence[Mapping[str, Any]], tokenizer: Any) -> str:
+    """The text a reward model reads for a conversation, end token included where one is due.
+
+    Through the chat template (as TRL's ``RewardTrainer`` tokenizes conversational pairs, no
+    generation prompt), else :func:`plain_text` plus the end-of-sequence token (as TRL does for
+    plain-text pairs). Tokenize it with ``add_special_tokens=False``.
+    """
+    if has_chat_template(tokenizer):
+        return tokenizer.apply_chat_template(list(messages), tokenize=False)
+    return plain_text(messages) + (tokenizer.eos_token or "")
+
+
+def input_format(settings: Mapping[str, Any]) -> str:
+    """``"chat_template"`` or ``"plain"``: how the reward model in ``settings`` reads its input
+    (loads it, once per process)."""
+    options = {**DEFAULTS, **settings}
+    _, tokenizer, _ = load_reward_model(
+        str(options["reward_model"]), options["device"], options["dtype"]
+    )
+    return "chat_template" if has_chat_template(tokenizer) else "plain"
 
 
 def to_unit(logit: float, temperature: float = 1.0, center: float = 0.0) -> float:
@@ -138,9 +204,8 @@ def score_batch(
     model, tokenizer, device = load_reward_model(
         str(options["reward_model"]), options["device"], options["dtype"]
     )
-    eos = tokenizer.eos_token or ""
     texts = [
-        reward_text(c, s.question if s else None, s.options if s else None) + eos
+        reward_input(conversation(c, s), tokenizer)
         for c, s in zip(completions, samples, strict=True)
     ]
     logits = score_logits(
@@ -165,7 +230,7 @@ def score_logits(
     device: str,
     workers: int = 1,
 ) -> list[float]:
-    """The model's raw score for each text (already formatted, end token included), in order.
+    """The model's raw score for each text (from :func:`reward_input`), in order.
 
     Texts of similar length share a batch (less padding); a text over ``max_length`` tokens
     loses its beginning, so the answer at its end is always read. With ``workers`` > 1 that
@@ -241,25 +306,9 @@ def load_reward_model(path: str, device: str = "auto", dtype: str = "auto") -> t
 
 
 def _load(path: str, device: str, dtype: str) -> tuple[Any, Any]:
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from rewards.learned_loading import load_classifier
 
-    kwargs = {"num_labels": 1, "dtype": getattr(torch, dtype)}
-
-    folder = Path(path).expanduser()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(
-            path, padding_side="right", truncation_side="left"
-        )
-        if (folder / "adapter_config.json").is_file():
-            from peft import AutoPeftModelForSequenceClassification
-
-            model = AutoPeftModelForSequenceClassification.from_pretrained(path, **kwargs)
-            model = model.merge_and_unload()
-        else:
-            model = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
-    except (OSError, ValueError) as err:
-        raise DataError(f"reward_model {path}: cannot load it ({_first_line(err)})") from None
+    model, tokenizer = load_classifier(path, dtype)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if model.config.pad_token_id is None:
@@ -328,8 +377,3 @@ def _check_settings(name: str, settings: Mapping[str, Any]) -> None:
     center = settings.get("center", DEFAULTS["center"])
     if isinstance(center, bool) or not isinstance(center, int | float):
         raise DataError(f"component {name!r}: center must be a number")
-
-
-def _first_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[0] if lines else err.__class__.__name__

@@ -10,7 +10,9 @@ Two are not free. ``served`` starts ``python -m inference serve`` of demo-grpo o
 run (1-4 minutes on 2 cores) and stops it after the last test that uses it; a test that needs a
 server started with other arguments starts its own with :func:`serving`. ``demo_rm`` trains a
 reward model once for the whole run (``python -m training rm``, two steps on eight sample pairs:
-seconds); :func:`train_rm` runs that command with the same quick arguments.
+seconds); :func:`train_rm` runs that command with the same quick arguments. ``demo_classifier``
+saves demo-base as a one-output sequence classifier with its (seeded, untrained) head: a reward
+model in form, with the demo tokenizer's chat template.
 """
 
 from __future__ import annotations
@@ -130,6 +132,21 @@ def demo_rm(tmp_path_factory, demo_base) -> Path:
         train_rm("--dataset_path", str(data), "--output_dir", str(out), "--eval_share", "0.25") == 0
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_classifier(tmp_path_factory, demo_base) -> Path:
+    """demo-base as ``AutoModelForSequenceClassification`` (one output, seeded head), saved with
+    its tokenizer: it loads as a reward model without a random head."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("classifier")
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(demo_base, num_labels=1)
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(demo_base).save_pretrained(folder)
+    return folder
 
 
 @contextmanager

@@ -1,7 +1,8 @@
 """Learned reward models as registry components, and the factory/batch mechanism under them.
 
-The reward model here is the demo base model loaded as a one-output classifier: its head is
-untrained (random), which is all these tests need (shapes, ranges, batching, laziness);
+The reward model here is conftest's ``demo_classifier``, demo-base saved as a one-output
+classifier: its head is untrained, which is all these tests need (shapes, ranges, batching,
+laziness);
 tests/test_training_rm.py trains a real one and scores with it.
 """
 
@@ -42,8 +43,11 @@ def write_preset(folder, name="rm", **settings):
 
 
 @pytest.fixture(scope="module")
-def preset(tmp_path_factory):
-    return rewards.load_preset(write_preset(tmp_path_factory.mktemp("presets"), batch_size=2))
+def preset(tmp_path_factory, demo_classifier):
+    folder = tmp_path_factory.mktemp("presets")
+    return rewards.load_preset(
+        write_preset(folder, reward_model=str(demo_classifier), batch_size=2)
+    )
 
 
 def test_reward_funcs_give_one_unit_score_per_completion(preset):

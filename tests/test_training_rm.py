@@ -111,15 +111,19 @@ def test_pairs_from_labels_pair_good_with_bad_on_the_same_question(tmp_path):
     ids = sorted(p["id"] for p in pairs)
     # a1 with each bad answer to its question; b1 and c1 have no partner there: paired across.
     assert ids == ["a1>a2", "a1>a3", "b1>c1"]
-    assert all("好" in p["chosen"] and "壞" in p["rejected"] for p in pairs)
+    assert all("好" in p["chosen"][-1]["content"] for p in pairs)
+    assert all("壞" in p["rejected"][-1]["content"] for p in pairs)
 
 
-def test_pairs_are_formatted_like_the_scored_text():
-    from rewards.learned import reward_text
+def test_pairs_are_the_conversations_the_reward_model_scores():
+    from rewards.learned import conversation
+    from rewards.registry import Sample
 
     pair = load_pairs(PAIRS)[0]
     first = json.loads(PAIRS.read_text(encoding="utf-8").splitlines()[0])
-    assert pair["chosen"] == reward_text(first["chosen"], first["question"], first["options"])
+    sample = Sample(question=first["question"], options=first["options"])
+    assert pair["chosen"] == conversation(first["chosen"], sample)
+    assert [m["role"] for m in pair["chosen"]] == ["system", "user", "assistant"]
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,13 @@
 """Preference pairs for ``python -m training rm``: read them, or make them from labelled texts.
 
 Pairs and labels are read by :mod:`rewards.judgments` (the reader ``evals rewards`` uses, so a
-file valid for one is valid for the other): ``chosen``/``rejected`` plus optional ``id``,
-``question``, ``options``, ``correct_answer``, ``question_id`` and ``subset``. Each answer
-becomes the text :func:`rewards.learned.reward_text` builds, the same text the trained model
-reads when it scores.
+file valid for one is valid for the other): ``chosen``/``rejected`` (texts or message lists)
+plus optional ``prompt``, ``id``, ``question``, ``options``, ``correct_answer``,
+``question_id`` and ``subset``. Each side becomes the conversation
+:func:`rewards.learned.conversation` builds (the pair's prompt, else the question as the policy
+is asked it, then the answer), the conversation the trained model reads when it scores. TRL's
+``RewardTrainer`` trains on them in its conversational preference format through the
+tokenizer's chat template (:func:`trainer_rows`; plain text for a tokenizer without one).
 
 Labelled texts (``--pairs_from_labels COLUMN``): a completions file whose ``COLUMN`` says
 whether each text is good (1/0, true/false, yes/no, pos/neg, good/bad). Within a group of
@@ -24,15 +27,17 @@ from typing import Any
 import mcq
 from mcq.errors import UsageError
 from rewards.judgments import load_labelled, read_pairs
-from rewards.learned import reward_text
+from rewards.learned import conversation, has_chat_template, plain_text
+from rewards.registry import Sample
 
-__all__ = ["Pair", "load_pairs", "pairs_from_labels", "split_pairs"]
+__all__ = ["Pair", "load_pairs", "pairs_from_labels", "split_pairs", "trainer_rows"]
 
 
 class Pair(dict):
-    """One preference pair: ``id``, ``chosen``, ``rejected`` (formatted texts), ``group``, and
-    ``source``: the pair as a pairs file holds it (raw answers, question, options, gold,
-    subset), so held-out pairs can be written back out for ``evals rewards``."""
+    """One preference pair: ``id``, ``chosen``, ``rejected`` (conversations: message lists),
+    ``group``, and ``source``: the pair as a pairs file holds it (the two conversations,
+    question, options, gold, subset), so held-out pairs can be written back out for
+    ``evals rewards``."""
 
 
 #: What a labelled text's row says about its question, copied into a pair's ``source``.
@@ -42,7 +47,7 @@ _Text = tuple[str, str, dict[str, Any]]
 
 
 def load_pairs(path: str | Path, *, skip_invalid: bool = False) -> list[Pair]:
-    """Read a pairs file into :class:`Pair` s with texts formatted by ``reward_text``.
+    """Read a pairs file into :class:`Pair` s whose sides are conversations.
 
     A pair without a question (no ``question_id`` or ``question``) is a group of its own.
 
@@ -50,16 +55,52 @@ def load_pairs(path: str | Path, *, skip_invalid: bool = False) -> list[Pair]:
         mcq.DataError: invalid pairs (see :func:`rewards.judgments.read_pairs`), unless
             ``skip_invalid``, which drops them.
     """
-    return [
-        Pair(
-            id=pair["id"],
-            chosen=reward_text(pair["chosen"], pair.get("question"), pair.get("options")),
-            rejected=reward_text(pair["rejected"], pair.get("question"), pair.get("options")),
-            group=pair["group"] or f"#{pair['id']}",
-            source={k: v for k, v in pair.items() if k != "group" and v != ""},
+    pairs = []
+    for pair in read_pairs(path, skip_invalid=skip_invalid):
+        sides = {side: _side(pair, side) for side in ("chosen", "rejected")}
+        kept = {k: v for k, v in pair.items() if k not in _READER_ONLY and v not in ("", None)}
+        pairs.append(
+            Pair(
+                id=pair["id"],
+                group=pair["group"] or f"#{pair['id']}",
+                source=kept | sides,
+                **sides,
+            )
         )
-        for pair in read_pairs(path, skip_invalid=skip_invalid)
+    return pairs
+
+
+def trainer_rows(pairs: list[Pair], tokenizer: Any) -> list[dict[str, Any]]:
+    """The pairs as TRL's ``RewardTrainer`` takes them: conversational preference rows
+    (``{"chosen": [messages], "rejected": [messages]}``, which it renders with the tokenizer's
+    chat template), or plain-text rows for a tokenizer without a template."""
+    if has_chat_template(tokenizer):
+        return [{"chosen": p["chosen"], "rejected": p["rejected"]} for p in pairs]
+    return [
+        {"chosen": plain_text(p["chosen"]), "rejected": plain_text(p["rejected"])} for p in pairs
     ]
+
+
+#: What :func:`rewards.judgments.read_pairs` adds that a pairs file does not hold.
+_READER_ONLY = ("group", "chosen_prompt", "rejected_prompt")
+
+
+def _side(pair: dict[str, Any], side: str) -> list[dict[str, Any]]:
+    """One side of a pair read from a file, as the conversation the reward model reads."""
+    sample = Sample(
+        question=pair.get("question"),
+        options=pair.get("options"),
+        prompt=pair.get(f"{side}_prompt"),
+    )
+    return conversation(pair[side], sample)
+
+
+def _row_conversation(answer: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """A labelled text as the conversation the reward model reads."""
+    sample = Sample(
+        question=row.get("question"), options=row.get("options"), prompt=row.get("prompt")
+    )
+    return conversation(answer, sample)
 
 
 def pairs_from_labels(
@@ -140,16 +181,12 @@ def _zip_cycle(pos: list[_Text], neg: list[_Text], group: str) -> list[Pair]:
     for i in range(max(len(pos), len(neg))):
         (good_id, good, good_row), (bad_id, bad, bad_row) = pos[i % len(pos)], neg[i % len(neg)]
         pair_id = f"{good_id}>{bad_id}"
-        source = {"id": pair_id, "chosen": good, "rejected": bad}
+        sides = {
+            "chosen": _row_conversation(good, good_row),
+            "rejected": _row_conversation(bad, bad_row),
+        }
+        source = {"id": pair_id} | sides
         if group:  # the question both answer; across groups the pair has none
             source |= {k: good_row[k] for k in _QUESTION_KEYS if k in good_row}
-        pairs.append(
-            Pair(
-                id=pair_id,
-                chosen=reward_text(good, good_row.get("question"), good_row.get("options")),
-                rejected=reward_text(bad, bad_row.get("question"), bad_row.get("options")),
-                group=group or good_id,
-                source=source,
-            )
-        )
+        pairs.append(Pair(id=pair_id, group=group or good_id, source=source, **sides))
     return pairs

@@ -14,7 +14,7 @@ from typing import Any
 from trl import ModelConfig, RewardConfig
 
 from mcq.errors import UsageError
-from rewards.learned import score_logits
+from rewards.learned import reward_input, score_logits
 from training.grpo_trainer import _has_accelerator, device_supports_bf16, quantization_config
 from training.runlog import log, make_callback, one_line
 
@@ -46,6 +46,8 @@ def build_trainer(train_pairs, eval_pairs, training_args: RewardConfig, model_ar
     from datasets import Dataset
     from trl import RewardTrainer, get_peft_config
 
+    from training.rm_data import trainer_rows
+
     tokenizer = load_tokenizer(model_args, training_args)
     model = load_reward_base(model_args, training_args)
     model.config.pad_token_id = tokenizer.pad_token_id
@@ -53,10 +55,8 @@ def build_trainer(train_pairs, eval_pairs, training_args: RewardConfig, model_ar
         log.info("LoRA task type %s -> SEQ_CLS (a reward model)", model_args.lora_task_type)
         model_args.lora_task_type = "SEQ_CLS"
 
-    def rows(pairs):
-        return Dataset.from_list(
-            [{"chosen": p["chosen"], "rejected": p["rejected"]} for p in pairs]
-        )
+    def rows(pairs):  # conversational preference rows (plain text without a chat template)
+        return Dataset.from_list(trainer_rows(pairs, tokenizer))
 
     return RewardTrainer(
         model=model,
@@ -141,8 +141,7 @@ def pairwise_accuracy(trainer: Any, pairs, batch_size: int) -> dict[str, Any]:
     model, tokenizer = trainer.model, trainer.processing_class
     was_training = model.training
     model.eval()
-    eos = tokenizer.eos_token or ""
-    texts = [p["chosen"] + eos for p in pairs] + [p["rejected"] + eos for p in pairs]
+    texts = [reward_input(p[side], tokenizer) for side in ("chosen", "rejected") for p in pairs]
     device = str(next(model.parameters()).device)
     max_length = trainer.args.max_length or 1024
     logits = score_logits(model, tokenizer, texts, batch_size, max_length, device)
