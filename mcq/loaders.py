@@ -1,4 +1,5 @@
-"""Load and validate question files (the training TSV, test TSV/CSV).
+"""Load and validate question files (the training TSV, test TSV/CSV, and the same columns or
+C-Eval's as JSON, Parquet or a dataset: :func:`mcq.tables.read_table`).
 
 Every problem a user can cause is reported with its 1-based file line and a reason, as one
 :class:`DataError` line, or kept as a list by :func:`validate_file`.
@@ -105,7 +106,7 @@ def read_gold(
         else:
             gold[id_cell] = letter
     if problems:
-        shown = "; ".join(f"line {line}: {reason}" for line, reason in problems[:3])
+        shown = "; ".join(f"{table.where(line)}: {reason}" for line, reason in problems[:3])
         if len(problems) > 3:
             shown += f"; ... and {len(problems) - 3} more"
         raise DataError(f"{path}: {len(problems)} bad gold row(s) ({shown})", problems)
@@ -125,8 +126,16 @@ def validate_file(
     """Return the valid questions of a file and every ``(line, reason)`` problem in it.
 
     Problems with the file as a whole (missing, unreadable, no header, missing columns) still
-    raise :class:`DataError`, since no row can be checked.
+    raise :class:`DataError`, since no row can be checked. A problem's number is the file line,
+    or the row of a Parquet file or dataset (the item of a JSON array).
     """
+    questions, problems, _ = _validate(path, kind)
+    return questions, problems
+
+
+def _validate(
+    path: str | os.PathLike[str], kind: Kind
+) -> tuple[list[Question], list[tuple[int, str]], str]:
     if kind not in _REQUIRED:
         raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
     table = read_table(path, what="TSV or CSV file")
@@ -147,20 +156,22 @@ def validate_file(
         else:
             seen[question.id] = line
             questions.append(question)
-    return questions, problems
+    return questions, problems, table.unit
 
 
 def _load(path: str | os.PathLike[str], kind: Kind, skip_invalid: bool) -> list[Question]:
-    questions, problems = validate_file(path, kind)
+    questions, problems, unit = _validate(path, kind)
     if problems and not skip_invalid:
-        raise DataError(_summary(path, problems), problems)
+        raise DataError(_summary(path, problems, unit), problems)
     if problems:
         log.warning("%s: dropped %d invalid row(s), kept %d", path, len(problems), len(questions))
     return questions
 
 
-def _summary(path: str | os.PathLike[str], problems: list[tuple[int, str]]) -> str:
-    shown = "; ".join(f"line {line}: {reason}" for line, reason in problems[:_SHOWN_PROBLEMS])
+def _summary(
+    path: str | os.PathLike[str], problems: list[tuple[int, str]], unit: str = "line"
+) -> str:
+    shown = "; ".join(f"{unit} {line}: {reason}" for line, reason in problems[:_SHOWN_PROBLEMS])
     more = len(problems) - _SHOWN_PROBLEMS
     if more > 0:
         shown += f"; ... and {more} more"

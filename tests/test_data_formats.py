@@ -269,3 +269,14 @@ def test_evals_rewards_measures_parquet_pairs_and_a_labelled_folder_as_their_tex
         assert run.returncode == 0, f"{name}: {run.stderr[-2000:]}"
     assert _components(tmp_path / "pairs-parquet") == _components(tmp_path / "pairs-jsonl")
     assert _components(tmp_path / "labels-disk") == _components(tmp_path / "labels-csv")
+
+
+def test_a_bad_row_of_a_parquet_file_is_named_by_its_row(tmp_path, questions):
+    from datasets import Dataset
+
+    columns = ceval_columns(questions)
+    columns["answer"][1] = "E"
+    Dataset.from_dict(columns).to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(mcq.DataError, match=r"1 invalid row \(row 2: answer 'E' not in A-D\)"):
+        mcq.load_train(tmp_path / "bad.parquet")
+    assert len(mcq.load_train(tmp_path / "bad.parquet", skip_invalid=True)) == N - 1
