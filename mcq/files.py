@@ -23,11 +23,13 @@ from mcq.errors import DataError
 
 __all__ = [
     "DEFAULT_MAX_INPUT_MB",
+    "ENCODING_HELP",
     "add_input_limit_argument",
     "apply_input_arguments",
     "asset_file",
     "check_output_folder",
     "check_size",
+    "encoding_field",
     "read_bytes",
     "read_text",
     "read_yaml",
@@ -43,6 +45,11 @@ __all__ = [
 DEFAULT_MAX_INPUT_MB = 512.0
 _limit_mb = DEFAULT_MAX_INPUT_MB
 _encoding: str | None = None  # None: UTF-8 (BOM or not), or UTF-16 with its BOM
+#: What ``--encoding`` does, in every command's help.
+ENCODING_HELP = (
+    "encoding of text input files, e.g. gb18030, big5 or cp950 "
+    "(default: UTF-8, or UTF-16 with a BOM)"
+)
 
 
 def set_input_limit(max_mb: float) -> None:
@@ -83,12 +90,14 @@ def add_input_limit_argument(parser: Any) -> None:
         metavar="MB",
         help=f"refuse input files larger than this (default {DEFAULT_MAX_INPUT_MB:g} MiB)",
     )
-    parser.add_argument(
-        "--encoding",
-        metavar="NAME",
-        help="encoding of text input files, e.g. gb18030, big5 or cp950 "
-        "(default: UTF-8, or UTF-16 with a BOM)",
-    )
+    parser.add_argument("--encoding", metavar="NAME", help=ENCODING_HELP)
+
+
+def encoding_field() -> Any:
+    """The ``encoding`` setting of a script-arguments dataclass (TRL's ``--encoding``)."""
+    from dataclasses import field
+
+    return field(default=None, metadata={"help": ENCODING_HELP})
 
 
 def apply_input_arguments(args: Any) -> None:
