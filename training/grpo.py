@@ -22,6 +22,8 @@ from typing import Any
 
 import mcq
 from mcq.errors import UsageError
+from mcq.files import encoding_field
+from mcq.sources import source_exists
 from training.grpo_data import load_prompt
 from training.recipe_cli import add_deferred
 from training.runlog import (
@@ -75,9 +77,12 @@ class ScriptArguments:
     dataset_path: str | None = field(
         default=None,
         metadata={
-            "help": "Training TSV/CSV (question, option_A..D, correct_answer, reasoning[, id])."
+            "help": "Training data (question, option_A..D, correct_answer, reasoning[, id]; "
+            "C-Eval's A..D, answer, explanation too): TSV/CSV, JSON/JSONL, Parquet, a "
+            "save_to_disk folder or hf:NAME[:CONFIG]:SPLIT."
         },
     )
+    encoding: str | None = encoding_field()
     dataset_fraction: float = field(
         default=1.0,
         metadata={
@@ -289,7 +294,7 @@ def check_required(script_args: ScriptArguments, model_args: Any) -> None:
         raise UsageError("model_name_or_path is required (a hub id or a local model folder)")
     if not script_args.dataset_path:
         raise UsageError("dataset_path is required (the training TSV)")
-    if not Path(script_args.dataset_path).is_file():
+    if not source_exists(script_args.dataset_path):
         raise UsageError(f"{script_args.dataset_path}: file not found")
     load_prompt(script_args.prompt)
 

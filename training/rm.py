@@ -27,7 +27,8 @@ from typing import Any
 
 import mcq
 from mcq.errors import UsageError
-from mcq.files import check_output_folder, write_atomic
+from mcq.files import check_output_folder, encoding_field, set_input_encoding, write_atomic
+from mcq.sources import source_exists
 from training.runlog import (
     RUN_INFO,
     find_resume_point,
@@ -85,9 +86,11 @@ class ScriptArguments:
         default=None,
         metadata={
             "help": "Preference pairs (JSONL/CSV/TSV: chosen, rejected[, id, question, options]), "
-            "or labelled texts with --pairs_from_labels."
+            "or labelled texts with --pairs_from_labels; JSON, Parquet, a save_to_disk folder "
+            "or hf:NAME[:CONFIG]:SPLIT too."
         },
     )
+    encoding: str | None = encoding_field()
     pairs_from_labels: str | None = field(
         default=None,
         metadata={
@@ -260,7 +263,7 @@ def check_arguments(script_args: ScriptArguments, training_args: Any, model_args
         raise UsageError(f"model_name_or_path {model}: folder not found")
     if not script_args.dataset_path:
         raise UsageError("dataset_path is required (preference pairs, or labelled texts)")
-    if not Path(script_args.dataset_path).is_file():
+    if not source_exists(script_args.dataset_path):
         raise UsageError(f"{script_args.dataset_path}: file not found")
     if not 0 <= script_args.eval_share < 1:
         raise UsageError(f"eval_share must be in [0, 1), not {script_args.eval_share}")
@@ -281,6 +284,7 @@ def load_data(script_args: ScriptArguments) -> tuple[list, list]:
     from training.rm_data import load_pairs, pairs_from_labels, split_pairs
 
     path = script_args.dataset_path
+    set_input_encoding(script_args.encoding)
     if script_args.pairs_from_labels:
         pairs = pairs_from_labels(
             path,
