@@ -310,6 +310,62 @@ def test_every_cli_refuses_every_hostile_file_in_one_line_under_a_memory_cap(
         assert len(lines) == 1, f"{command} on {kind}:\n{run.stderr}"
 
 
+# ---------------------------------------------------------------- hostile reward models and ids
+def _hostile_reward_models(root: Path, demo_grpo: Path, demo_classifier: Path) -> dict:
+    """Case -> (a reward_model folder, what its refusal must name)."""
+    cut = root / "cut-short"
+    shutil.copytree(demo_classifier, cut)
+    weights = cut / "model.safetensors"
+    with weights.open("r+b") as fh:
+        fh.truncate(weights.stat().st_size // 2)
+    return {"causal LM": (demo_grpo, "training rm"), "cut short": (cut, "model.safetensors")}
+
+
+_RM_COMMANDS = {
+    "rewards score": ["rewards", "score", "--input", "{ok}", "--preset", "{preset}"],
+    "evals rewards": ["evals", "rewards", "--input", "{labelled}", "--label", "good",
+                      "--preset", "{preset}", "--output-dir", "{out}"],
+    "evals probe": ["evals", "probe", "--preset", "{preset}", "-n", "1"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", sorted(_RM_COMMANDS))
+def test_every_reward_model_command_refuses_a_model_that_is_not_one_in_one_line(
+    repo_root, tmp_path, completions, demo_grpo, demo_classifier, command
+):
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("id,completion,good\n1,答案：A,1\n2,A,0\n", encoding="utf-8")
+    cases = _hostile_reward_models(tmp_path / "models", demo_grpo, demo_classifier)
+    for case, (model, needle) in cases.items():
+        preset = tmp_path / "rm.yaml"
+        preset.write_text(
+            f"name: rm\ncomponents: {{rm: 1.0}}\nsettings:\n  rm: {{reward_model: {model}}}\n",
+            encoding="utf-8",
+        )
+        argv = [
+            part.format(ok=completions, labelled=labelled, preset=preset, out=tmp_path / "out")
+            for part in _RM_COMMANDS[command]
+        ]
+        run = run_cli(repo_root, *argv)
+        assert run.returncode == 2, f"{command} on {case}: exit {run.returncode}\n{run.stderr}"
+        assert_one_line_refusal(run, needle)
+        assert "LOAD REPORT" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("flag", ["--input", "--pairs"])
+def test_evals_rewards_refuses_rows_that_repeat_an_id(repo_root, tmp_path, flag):
+    rows = tmp_path / "rows.jsonl"
+    row = {"id": "same", "completion": "答案：A", "good": 1, "chosen": "答案：A", "rejected": "B"}
+    lines = [json.dumps(row | {"good": i % 2}, ensure_ascii=False) for i in range(40)]
+    rows.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    label = ["--label", "good"] if flag == "--input" else []
+    run = run_cli(
+        repo_root, "evals", "rewards", flag, str(rows), *label, "--out", str(tmp_path / "o")
+    )
+    assert_one_line_refusal(run, "duplicate id", "'same'")
+    assert not (tmp_path / "o").exists()
+
+
 # ---------------------------------------------------------------- inference: resume and flags
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, repo_root, demo_base, sample_test):
