@@ -56,8 +56,8 @@ def load_completions(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
     Returns:
         One dict per completion with ``id`` (from the file, else the 1-based row number, as
-        text), ``completion``, and where known ``question``, ``options``, ``correct_answer``
-        and ``answer`` (a submitted letter).
+        text), ``completion``, and where known ``question``, ``options``, ``correct_answer``,
+        ``answer`` (a submitted letter) and ``prompt`` (a text or chat messages).
 
     Raises:
         mcq.DataError: missing, unreadable or malformed file (one line saying where).
@@ -98,6 +98,7 @@ def _load_records(table: Table) -> list[dict[str, Any]]:
                 options,
                 gold,
                 record.get("answer"),
+                record.get("prompt"),
             )
         )
     return rows
@@ -132,6 +133,7 @@ def _load_table(table: Table) -> list[dict[str, Any]]:
     question_col = col("question")
     gold_col = col(*_GOLD_COLUMNS)
     answer_col = col("answer")
+    prompt_col = col("prompt")
     option_cols = {
         letter: i
         for i, h in enumerate(header)
@@ -167,6 +169,7 @@ def _load_table(table: Table) -> list[dict[str, Any]]:
                 options,
                 cell(gold_col),
                 cell(answer_col),
+                cell(prompt_col),
             )
         )
     return rows
@@ -195,6 +198,7 @@ def _row(
     options: dict[str, Any] | None,
     gold: Any,
     answer: Any,
+    prompt: Any = None,
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": mcq.row_id(raw_id, number),
@@ -208,6 +212,8 @@ def _row(
         row["correct_answer"] = str(gold).strip()
     if present(answer):
         row["answer"] = str(answer).strip()
+    if (isinstance(prompt, list) and prompt) or (isinstance(prompt, str) and prompt.strip()):
+        row["prompt"] = prompt  # what the answer replies to: a reward model reads it first
     return row
 
 

@@ -203,3 +203,15 @@ def test_a_hub_reward_model_without_the_hub_fails_in_seconds_in_one_line(tmp_pat
     assert [line for line in run.stderr.splitlines() if line.strip()] == [run.stderr.strip()]
     assert "cannot be reached" in run.stderr
     assert elapsed < 30  # transformers alone retries for about 52 s
+
+
+def test_a_completions_files_prompt_column_reaches_the_reward_model(demo_classifier, tmp_path):
+    from rewards.io import load_completions, score_rows
+
+    chat = [{"role": "user", "content": "總統任期幾年？"}]
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"id": "1", "completion": ANSWER, "prompt": chat}) + "\n", "utf-8")
+    preset = rm_preset(None, demo_classifier)
+    found = score_rows(load_completions(path), preset)[0]["rm"]
+    assert found == rewards.score(ANSWER, Sample(prompt=chat), preset).components["rm"]
+    assert found != rewards.score(ANSWER, Sample(), preset).components["rm"]
