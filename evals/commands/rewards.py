@@ -59,8 +59,8 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
     source.add_argument(
         "--pairs",
         type=Path,
-        help="preference pairs (JSONL or CSV): chosen, rejected, optional id, question, "
-        "options, correct_answer, subset",
+        help="preference pairs (JSONL, CSV, ...): chosen, rejected (texts or message lists), "
+        "optional prompt, subset, id, question, options, correct_answer",
     )
     parser.add_argument(
         "--label", help="with --input: the binary label column (1/0, true/false, yes/no)"
