@@ -215,3 +215,41 @@ def test_a_completions_files_prompt_column_reaches_the_reward_model(demo_classif
     found = score_rows(load_completions(path), preset)[0]["rm"]
     assert found == rewards.score(ANSWER, Sample(prompt=chat), preset).components["rm"]
     assert found != rewards.score(ANSWER, Sample(), preset).components["rm"]
+
+
+@pytest.fixture(scope="module")
+def lora_rm(tmp_path_factory):
+    """A LoRA reward model from ``training rm`` (its adapter saves the score head it trained)."""
+    from tests.conftest import tiny_pairs, train_rm
+
+    folder = tmp_path_factory.mktemp("lora-rm")
+    out = folder / "run"
+    args = ["--use_peft", "true", "--lora_target_modules", "q_proj", "v_proj"]
+    data = str(tiny_pairs(folder / "pairs.jsonl"))
+    assert train_rm("--dataset_path", data, "--output_dir", str(out), *args) == 0
+    return out
+
+
+def test_an_adapter_that_restores_the_head_loads_without_a_load_report(lora_rm, capfd):
+    from rewards.learned import load_reward_model
+
+    capfd.readouterr()
+    model, _, _ = load_reward_model(str(lora_rm), "cpu", "float32")
+    shown = capfd.readouterr()
+    assert model.config.num_labels == 1
+    assert "LOAD REPORT" not in shown.out + shown.err
+
+
+def test_an_adapter_without_the_head_is_refused(lora_rm, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from rewards.learned import load_reward_model
+
+    headless = tmp_path / "headless"
+    shutil.copytree(lora_rm, headless, ignore=shutil.ignore_patterns("checkpoint-*"))
+    weights = load_file(headless / "adapter_model.safetensors")
+    assert any("score" in key for key in weights)
+    kept = {k: v for k, v in weights.items() if "score" not in k}
+    save_file(kept, headless / "adapter_model.safetensors")
+    with pytest.raises(mcq.DataError, match="does not restore the classification head"):
+        load_reward_model(str(headless), "cpu", "float32")
