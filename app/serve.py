@@ -200,14 +200,8 @@ def _check_preset(preset: str, prompt: str = "default") -> None:
     import mcq
     import rewards
 
-    try:
-        rewards.load_preset(preset)
-    except UsageError as err:
-        raise UsageError(f"--preset {preset}: {str(err).splitlines()[0]}") from None
-    try:
-        mcq.load_prompt(prompt)
-    except UsageError as err:
-        raise UsageError(f"--prompt {prompt}: {str(err).splitlines()[0]}") from None
+    rewards.load_preset(preset)  # their errors name the preset and the prompt
+    mcq.load_prompt(prompt)
 
 
 def _port_busy(host: str, port: int) -> str | None:

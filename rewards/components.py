@@ -133,6 +133,7 @@ def _gold(sample: Sample | None) -> str | None:
     "correctness",
     "1 if the extracted letter equals the gold answer, 0 if not; not applicable without gold.",
     explain=_explain_correctness,
+    applies=lambda sample: _gold(sample) is not None,
 )
 def correctness(completion: object, sample: Sample | None = None) -> float | None:
     """Reward the right answer: the letter ``mcq.extract_answer`` finds equals the gold letter.

@@ -111,6 +111,13 @@ class Component:
         progress_chunk: Completions per call when scoring shows a progress bar; a slow
             component (a model, a remote judge) sets a small one so the bar moves. ``None``:
             :data:`rewards.scoring.PROGRESS_CHUNK`.
+        check: Optional ``() -> str | None``, a cheap test that the component can score at
+            all (an LLM judge asks its endpoint): ``None`` when it can, else one line why.
+            :func:`rewards.scoring.preflight` calls it once before a command's work.
+        applies: Optional ``(sample) -> bool``: whether the component is meant to score the
+            sample (correctness: only with a gold letter). ``None``: every sample. A component
+            that scores none of the samples it applies to is *unscored*
+            (:func:`rewards.scoring.unscored`).
     """
 
     name: str
@@ -120,25 +127,54 @@ class Component:
     source: str = "builtin"
     batch: BatchFunc | None = field(default=None, repr=False)
     progress_chunk: int | None = None
+    check: Callable[[], str | None] | None = field(default=None, repr=False)
+    applies: Callable[[Sample], bool] | None = field(default=None, repr=False)
+
+    @property
+    def is_plugin(self) -> bool:
+        """Whether the component is user code loaded by dotted path (not built in, no factory)."""
+        return self.source != "builtin" and not self.source.startswith("factory:")
 
     def run(
-        self, completion: str, sample: Sample, settings: Mapping[str, Any] | None = None
+        self,
+        completion: str,
+        sample: Sample,
+        settings: Mapping[str, Any] | None = None,
+        *,
+        row: int = 1,
     ) -> tuple[float | None, dict[str, Any]]:
-        """Score one completion and return ``(score, details)``; check the score is in [0, 1]."""
+        """Score one completion and return ``(score, details)``; check the score is in [0, 1].
+
+        A plugin that raises (or returns something that is not a score) ends in one
+        :class:`mcq.errors.UsageError` naming the component, the row (its id, else ``row``,
+        the row number) and the error.
+        """
         settings = settings or {}
-        if self.explain is not None:
-            value, details = self.explain(completion, sample, **settings)
-        else:
-            value, details = self.func(completion, sample, **settings), {}
-        return self._checked(value), details
+        try:
+            if self.explain is not None:
+                value, details = self.explain(completion, sample, **settings)
+            else:
+                value, details = self.func(completion, sample, **settings), {}
+            return self._checked(value), details
+        except mcq.UsageError:
+            raise
+        except Exception as err:
+            if not (self.is_plugin or isinstance(err, _NotAScore)):
+                raise
+            where = f"id {sample.id}" if getattr(sample, "id", None) else f"row {row}"
+            raise self._failed(err, where) from err
 
     def run_batch(
         self,
         completions: Sequence[str],
         samples: Sequence[Sample],
         settings: Mapping[str, Any] | None = None,
+        *,
+        first_row: int = 1,
     ) -> list[tuple[float | None, dict[str, Any]]]:
         """Score many completions: one ``(score, details)`` each, through ``batch`` when set.
+
+        ``first_row`` is the number of the first completion, for errors that name a row.
 
         Example:
             >>> comp = Component("long", "1.0 when long.", lambda c, s: 0.0,
@@ -148,26 +184,45 @@ class Component:
         """
         settings = settings or {}
         if self.batch is None:
-            return [self.run(c, s, settings) for c, s in zip(completions, samples, strict=True)]
-        values = list(self.batch(list(completions), list(samples), **settings))
-        if len(values) != len(completions):
-            raise ValueError(
-                f"reward component {self.name!r} ({self.source}) returned {len(values)} scores "
-                f"for {len(completions)} completions"
-            )
-        # A batch function may return (score, details) pairs, as an explain function does.
-        pairs = [value if isinstance(value, tuple) else (value, {}) for value in values]
-        return [(self._checked(value), details) for value, details in pairs]
+            pairs = zip(completions, samples, strict=True)
+            return [self.run(c, s, settings, row=first_row + i) for i, (c, s) in enumerate(pairs)]
+        try:
+            values = list(self.batch(list(completions), list(samples), **settings))
+            if len(values) != len(completions):
+                raise _NotAScore(
+                    f"returned {len(values)} scores for {len(completions)} completions"
+                )
+            # A batch function may return (score, details) pairs, as an explain function does.
+            pairs = [value if isinstance(value, tuple) else (value, {}) for value in values]
+            return [(self._checked(value), details) for value, details in pairs]
+        except mcq.UsageError:
+            raise
+        except Exception as err:
+            if not (self.is_plugin or isinstance(err, _NotAScore)):
+                raise
+            last = first_row + len(completions) - 1
+            raise self._failed(err, f"the batch of rows {first_row}-{last}") from err
+
+    def _failed(self, err: Exception, where: str) -> mcq.UsageError:
+        text = " ".join(str(err).split())[:300] or "no message"
+        if not isinstance(err, _NotAScore):
+            text = f"{type(err).__name__}: {text}"
+        return mcq.UsageError(
+            f"reward component {self.name!r} ({self.source}) failed on {where}: {text}"
+        )
 
     def _checked(self, value: Any) -> float | None:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-            raise ValueError(
-                f"reward component {self.name!r} ({self.source}) returned {value!r}; "
-                "a component must return a number in [0, 1] or None"
+            raise _NotAScore(
+                f"returned {value!r}; a component must return a number in [0, 1] or None"
             )
         return float(value)
+
+
+class _NotAScore(ValueError):
+    """A component's return value is not a score (or not one per completion)."""
 
 
 #: Every registered component by name (built-ins, plus plugins once loaded).
@@ -177,7 +232,11 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def component(
-    name: str, description: str, *, explain: ExplainFunc | None = None
+    name: str,
+    description: str,
+    *,
+    explain: ExplainFunc | None = None,
+    applies: Callable[[Sample], bool] | None = None,
 ) -> Callable[[ComponentFunc], ComponentFunc]:
     """Register a reward component under ``name``; the decorated function is returned unchanged.
 
@@ -186,6 +245,8 @@ def component(
             ``rewards/<name>/mean`` metric TRL logs.
         description: One line saying what the component rewards.
         explain: Optional function returning ``(score, details)`` for the same arguments.
+        applies: Optional ``(sample) -> bool``, the samples it is meant to score (see
+            :class:`Component`); leave it out when ``None`` means a failure.
 
     Example:
         >>> @component("short_answer", "1.0 for completions under 200 characters.")
@@ -205,7 +266,7 @@ def component(
                 f"reward component {name!r} is already registered by {_qualname(existing.func)}"
             )
         source = "builtin" if func.__module__.startswith("rewards.") else _qualname(func)
-        COMPONENTS[name] = Component(name, description, func, explain, source)
+        COMPONENTS[name] = Component(name, description, func, explain, source, applies=applies)
         return func
 
     return register

@@ -4,30 +4,50 @@
 function, such as a learned reward model, scores it in model-sized batches); :func:`score` is
 the one-completion case. Use ``score_batch`` wherever many completions are scored;
 :func:`summarize` gives the means a scored file is reported with.
+
+A command that scores checks first that each component can score at all (:func:`preflight`:
+an LLM judge asks its endpoint once) and, inside :func:`scoring_checked`, refuses a component
+that scored none of the rows it applies to (:func:`unscored`), unless ``--allow-unscored``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import mcq
+from mcq.errors import UsageError
 from rewards.presets import Preset, load_preset
 from rewards.registry import Sample
 from rewards.text import as_text, extract
 
 __all__ = [
+    "ALLOW_UNSCORED",
     "PROGRESS_CHUNK",
     "Breakdown",
+    "add_allow_unscored_argument",
+    "preflight",
     "progress_chunk",
     "score",
     "score_batch",
+    "scoring_checked",
     "summarize",
+    "unscored",
     "weighted_total",
 ]
+
+log = logging.getLogger("rewards")
+
+#: The flag, spelt alike in every command that scores, that lets a component score nothing.
+ALLOW_UNSCORED = "--allow-unscored"
+#: Inside :func:`scoring_checked`: whether an unscored component is allowed (None: no check).
+_UNSCORED_ALLOWED: ContextVar[bool | None] = ContextVar("unscored_allowed", default=None)
 
 #: Completions per call of each component when :func:`score_batch` shows progress: big enough
 #: for a model's batches, small enough that the bar moves.
@@ -129,16 +149,124 @@ def score_batch(
     filled = [s if s is not None else Sample() for s in samples]
     chunk = progress_chunk(chosen)
     if not progress or len(texts) <= chunk:
-        return _score_chunk(texts, filled, chosen)
-    from tqdm.auto import tqdm
+        out = _score_chunk(texts, filled, chosen)
+    else:
+        from tqdm.auto import tqdm
 
-    out: list[Breakdown] = []
-    with tqdm(total=len(texts), desc=progress, unit="row") as bar:
-        for start in range(0, len(texts), chunk):
-            end = start + chunk
-            out += _score_chunk(texts[start:end], filled[start:end], chosen)
-            bar.update(min(end, len(texts)) - start)
+        out = []
+        with tqdm(total=len(texts), desc=progress, unit="row") as bar:
+            for start in range(0, len(texts), chunk):
+                end = start + chunk
+                out += _score_chunk(texts[start:end], filled[start:end], chosen, start + 1)
+                bar.update(min(end, len(texts)) - start)
+    allowed = _UNSCORED_ALLOWED.get()
+    if allowed is not None:
+        _refuse_unscored(unscored(out, filled, chosen), allowed)
     return out
+
+
+@contextmanager
+def scoring_checked(
+    preset: str | os.PathLike[str] | Preset | None = None, allow_unscored: bool = False
+) -> Iterator[None]:
+    """A command's scoring: :func:`preflight` of ``preset`` first, then, within the block,
+    :func:`score_batch` refuses a component that scored no row.
+
+    Such a component (every value ``None`` on the rows it applies to: a judge that failed
+    for all, a plugin that returns ``None``) raises :class:`UsageError` naming it, unless
+    ``allow_unscored``, which logs a warning instead and keeps the totals without it.
+
+    Example:
+        >>> with scoring_checked("default"):
+        ...     found = score_batch(["答案：A"], [Sample(correct_answer="A")])
+        >>> found[0].components["correctness"]
+        1.0
+    """
+    if preset is not None:
+        preflight(preset, allow_unscored=allow_unscored)
+    token = _UNSCORED_ALLOWED.set(allow_unscored)
+    try:
+        yield
+    finally:
+        _UNSCORED_ALLOWED.reset(token)
+
+
+def unscored(
+    breakdowns: Sequence[Breakdown], samples: Sequence[Sample], preset: Preset
+) -> dict[str, str]:
+    """Components that scored none of the rows they apply to: name -> one line why.
+
+    A component applies to every row unless its ``applies`` says otherwise (correctness
+    applies to rows with a gold letter), so correctness on a file without gold is not here.
+
+    Example:
+        >>> chosen = load_preset("default")
+        >>> found = score_batch(["答案：A"], [Sample()], chosen)
+        >>> unscored(found, [Sample()], chosen)
+        {}
+    """
+    out = {}
+    for name, comp in preset.components.items():
+        rows = [
+            b for b, s in zip(breakdowns, samples, strict=True)
+            if comp.applies is None or comp.applies(s)
+        ]  # fmt: skip
+        if not rows or any(b.components.get(name) is not None for b in rows):
+            continue
+        errors = [b.details.get(name, {}).get("error") for b in rows]
+        first = next((e for e in errors if e), None)
+        why = f"; first failure: {first}" if first else ""
+        out[name] = f"scored none of the {len(rows):,} rows it applies to{why}"
+    return out
+
+
+def _refuse_unscored(found: dict[str, str], allowed: bool) -> None:
+    if not found:
+        return
+    text = "; ".join(f"reward component {name!r} {why}" for name, why in found.items())
+    if allowed:
+        log.warning("%s; totals are computed without it (%s)", text, ALLOW_UNSCORED)
+        return
+    raise UsageError(f"{text}; fix it, or rerun with {ALLOW_UNSCORED} to score without it")
+
+
+def add_allow_unscored_argument(parser: Any) -> None:
+    """Add ``--allow-unscored`` (see :func:`scoring_checked`) to a command's parser."""
+    parser.add_argument(
+        ALLOW_UNSCORED,
+        action="store_true",
+        help="go on when a reward component cannot score (a judge nobody answers) or scored "
+        "no row at all, with totals computed without it (default: an error)",
+    )
+
+
+def preflight(
+    preset: str | os.PathLike[str] | Preset, *, allow_unscored: bool = False, flag: bool = True
+) -> None:
+    """Check once, before any work, that each component of ``preset`` can score at all.
+
+    Components that can say (an LLM judge asks its endpoint: see
+    :meth:`rewards.judge.Judge.check`) are asked; one that cannot answer raises
+    :class:`UsageError` naming it and why, unless ``allow_unscored``, which logs a warning
+    instead. ``flag``: whether the message may point to ``--allow-unscored``.
+
+    Example:
+        >>> preflight("default")  # lexicon components have nothing to ask
+    """
+    chosen = load_preset(preset)
+    problems = []
+    for name, comp in chosen.components.items():
+        why = comp.check() if comp.check is not None else None
+        if why:
+            problems.append(f"reward component {name!r}: {why}")
+    if not problems:
+        return
+    text = "; ".join(problems)
+    if allow_unscored:
+        log.warning("%s; going on without it (%s)", text, ALLOW_UNSCORED)
+        return
+    hint = f"; fix it, or rerun with {ALLOW_UNSCORED} to score without it" if flag else ""
+    raise UsageError(text + hint)
 
 
 def progress_chunk(preset: str | os.PathLike[str] | Preset) -> int:
@@ -153,9 +281,11 @@ def progress_chunk(preset: str | os.PathLike[str] | Preset) -> int:
     return max(1, min([c for c in chunks if c] or [PROGRESS_CHUNK]))
 
 
-def _score_chunk(texts: list[str], samples: list[Sample], chosen: Preset) -> list[Breakdown]:
+def _score_chunk(
+    texts: list[str], samples: list[Sample], chosen: Preset, first_row: int = 1
+) -> list[Breakdown]:
     per_component = {
-        name: comp.run_batch(texts, samples, chosen.settings.get(name))
+        name: comp.run_batch(texts, samples, chosen.settings.get(name), first_row=first_row)
         for name, comp in chosen.components.items()
     }
     out = []

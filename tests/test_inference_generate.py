@@ -473,11 +473,20 @@ def test_resuming_with_another_prompt_is_refused(prompt_runs, tmp_path, capsys, 
     assert snapshot(out) == before
 
 
-def test_unknown_prompt_exits_2_with_one_line(tmp_path, capsys, sample_test, demo_grpo):
+@pytest.mark.parametrize(
+    ("prompt", "says"),
+    [("nope", "unknown prompt 'nope'"), ("broken.yaml", "broken.yaml: line 2 invalid YAML")],
+)
+def test_a_bad_prompt_exits_2_with_one_line_naming_it_once(
+    tmp_path, capsys, sample_test, demo_grpo, prompt, says
+):
+    if prompt.endswith(".yaml"):
+        prompt = tmp_path / prompt
+        prompt.write_text("answer_format: [unclosed\n", "utf-8")
     argv = ["--model", demo_grpo, "--input", sample_test, "--output-dir", tmp_path / "out"]
-    code, _, stderr = generate(capsys, *argv, "--prompt", "nope")
+    code, _, stderr = generate(capsys, *argv, "--prompt", prompt)
     assert code == 2 and stderr.count("\n") == 1
-    assert "--prompt nope: unknown prompt 'nope'" in stderr
+    assert says in stderr and stderr.count(Path(prompt).name) == 1  # said once, not twice
     assert not (tmp_path / "out").exists()
 
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -364,6 +365,66 @@ def test_evals_rewards_refuses_rows_that_repeat_an_id(repo_root, tmp_path, flag)
     )
     assert_one_line_refusal(run, "duplicate id", "'same'")
     assert not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------- presets whose components fail
+def _hostile_presets(root: Path) -> dict[str, tuple[str, list[str]]]:
+    """Case -> (a preset's YAML, what its refusal must name); the plugin module sits in root."""
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens: bound, then closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root.mkdir()
+    plugin = "def raiser(completion, sample=None):\n    raise ValueError('user code broke')\n"
+    (root / "raising_plugin.py").write_text(plugin, encoding="utf-8")
+    judge = f"{{base_url: 'http://127.0.0.1:{port}/v1', model: m, rubric: neutrality}}"
+    return {
+        "judge on a dead port": (
+            f"components: {{judge_dead: 1.0}}\nsettings: {{judge_dead: {{judge: {judge}}}}}\n",
+            ["'judge_dead'", f"http://127.0.0.1:{port}/v1"],
+        ),
+        "plugin that raises": (
+            "components: {format: 1.0, 'raising_plugin:raiser': 1.0}\n",
+            ["'raiser'", "ValueError: user code broke"],
+        ),
+    }
+
+
+_PRESET_COMMANDS = {
+    **_RM_COMMANDS,
+    "training grpo": ["training", "grpo", "--model_name_or_path", "assets/models/demo-base",
+                      "--dataset_path", "assets/data/sample_train.tsv", "--preset", "{preset}",
+                      "--output_dir", "{out}"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", sorted(_PRESET_COMMANDS))
+def test_every_scoring_command_refuses_a_failing_component_in_one_line(
+    repo_root, tmp_path, completions, command
+):
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("id,completion,good\n1,答案：A,1\n2,A,0\n", encoding="utf-8")
+    plugins = tmp_path / "plugins"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugins), str(repo_root)])}
+    for case, (text, needles) in _hostile_presets(plugins).items():
+        if command == "training grpo" and case == "plugin that raises":
+            continue  # it raises mid-run, after the run log has started (see test_training)
+        preset = tmp_path / "hostile.yaml"
+        preset.write_text(text, encoding="utf-8")
+        argv = [
+            part.format(ok=completions, labelled=labelled, preset=preset, out=tmp_path / "out")
+            for part in _PRESET_COMMANDS[command]
+        ]
+        started = time.monotonic()
+        run = subprocess.run(
+            [sys.executable, "-m", *argv], cwd=repo_root, env=env, capture_output=True,
+            text=True, timeout=120,
+        )  # fmt: skip
+        assert run.returncode == 2, f"{command} on {case}: exit {run.returncode}\n{run.stderr}"
+        assert_one_line_refusal(run, *needles)
+        assert time.monotonic() - started < 60  # the dead judge: checked once, before any work
+        assert not (tmp_path / "out").exists()
 
 
 # ---------------------------------------------------------------- inference: resume and flags

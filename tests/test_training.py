@@ -257,7 +257,7 @@ def test_prompt_argument_chooses_the_prompt_variant():
 def test_unknown_prompt_is_a_usage_error():
     from training.grpo import ScriptArguments, UsageError, build_dataset
 
-    with pytest.raises(UsageError, match="prompt nope: unknown prompt 'nope'"):
+    with pytest.raises(UsageError, match="^unknown prompt 'nope'; use one of"):
         build_dataset(ScriptArguments(dataset_path=str(ROOT / TRAIN_TSV), prompt="nope"))
 
 

@@ -143,6 +143,17 @@ class ScriptArguments:
             "help": "KV cache (GiB) of a colocated vLLM engine on CPU (VLLM_CPU_KVCACHE_SPACE)."
         },
     )
+    alarm_window: int = field(
+        default=3,
+        metadata={
+            "help": "Logging steps in a row in which a reward component scores nothing (its "
+            "rewards/<name>/mean is None) before the run log raises an alarm; 0 turns it off."
+        },
+    )
+    halt_on_alarm: bool = field(
+        default=False,
+        metadata={"help": "At an alarm, save a checkpoint and stop the run (a rerun resumes)."},
+    )
 
 
 # --- command line ------------------------------------------------------------------------------
@@ -289,7 +300,8 @@ def train(
 
 
 def check_required(script_args: ScriptArguments, model_args: Any) -> None:
-    """Raise :class:`UsageError` when the model or the data is not named, or the prompt is bad."""
+    """Raise :class:`UsageError` when the model or the data is not named, the prompt is bad,
+    or a reward component cannot score (a judge nobody answers)."""
     if not model_args.model_name_or_path:
         raise UsageError("model_name_or_path is required (a hub id or a local model folder)")
     if not script_args.dataset_path:
@@ -297,6 +309,9 @@ def check_required(script_args: ScriptArguments, model_args: Any) -> None:
     if not source_exists(script_args.dataset_path):
         raise UsageError(f"{script_args.dataset_path}: file not found")
     load_prompt(script_args.prompt)
+    from rewards.scoring import preflight
+
+    preflight(script_args.reward_preset, flag=False)  # each judge answers, before any work
 
 
 def check_training_args(training_args: Any) -> None:

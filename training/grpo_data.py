@@ -86,10 +86,7 @@ def select_subset(items: list, fraction: float, max_samples: int | None, seed: i
 
 def load_prompt(name_or_path: str) -> mcq.Prompt:
     """The ``prompt`` script argument as an :class:`mcq.Prompt`; a usage error if unusable."""
-    try:
-        return mcq.load_prompt(name_or_path)
-    except mcq.DataError as err:
-        raise UsageError(f"prompt {name_or_path}: {err}") from None
+    return mcq.load_prompt(name_or_path)  # a DataError (a UsageError) that names the prompt
 
 
 def prompt_record(name_or_path: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from trl import GRPOConfig, ModelConfig, TrlParser
 
 from mcq.errors import UsageError
 from mcq.files import read_yaml
+from training.component_watch import component_watch
 from training.distributed import check_batch_arithmetic, world_size
 from training.runlog import log, make_callback, one_line
 
@@ -133,6 +134,7 @@ def build_trainer(script_args: Any, training_args: GRPOConfig, model_args: Model
         peft_config=get_peft_config(model_args),
         callbacks=[make_callback()],
     )
+    trainer.add_callback(component_watch(script_args))  # alarm when a component stops scoring
     if training_args.use_vllm:
         from training.vllm_colocate import use_reload_for_weight_sync
 

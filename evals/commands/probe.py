@@ -12,6 +12,7 @@ from evals.commands.options import prepare
 from mcq.cli import command_parser
 from mcq.errors import UsageError
 from mcq.files import add_input_limit_argument
+from rewards.scoring import add_allow_unscored_argument
 
 __all__ = ["main", "make_parser"]
 
@@ -56,6 +57,7 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     add_input_limit_argument(parser)
+    add_allow_unscored_argument(parser)
     parser.set_defaults(func=main)
     return parser
 
@@ -66,6 +68,7 @@ def main(args: argparse.Namespace) -> int:
     from evals.probe import load_samples, render_table, run_probes
     from mcq.files import terminal_safe
     from mcq.paths import SAMPLE_GOLD, SAMPLE_TEST
+    from rewards.scoring import scoring_checked
 
     if not 0.0 <= args.margin <= 1.0:
         raise UsageError(f"--margin must be between 0 and 1 (got {args.margin:g})")
@@ -78,7 +81,8 @@ def main(args: argparse.Namespace) -> int:
     preset = load_preset(args.preset)
     gold = args.gold or (SAMPLE_GOLD if args.questions is None else None)
     samples = load_samples(args.questions or SAMPLE_TEST, gold, args.n)
-    good_total, results = run_probes(samples, preset, args.margin)
+    with scoring_checked(preset, args.allow_unscored):
+        good_total, results = run_probes(samples, preset, args.margin)
     close = [r.probe for r in results if r.within]
     if args.json:
         payload = {

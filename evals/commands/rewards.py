@@ -13,6 +13,7 @@ from evals.commands.options import add_output_dir, prepare, report_folder
 from mcq.cli import command_parser
 from mcq.errors import UsageError
 from mcq.files import add_input_limit_argument
+from rewards.scoring import add_allow_unscored_argument
 
 __all__ = ["main", "make_parser"]
 
@@ -80,6 +81,7 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         "or repeated text), counted in the report, instead of stopping",
     )
     add_input_limit_argument(parser)
+    add_allow_unscored_argument(parser)
     parser.set_defaults(func=main)
     return parser
 
@@ -90,6 +92,7 @@ def main(args: argparse.Namespace) -> int:
     from evals.judging_report import write_judging_report
     from evals.metrics import fmt
     from rewards.judgments import load_labelled, pairs_in, read_records
+    from rewards.scoring import scoring_checked
 
     if args.input is not None and not args.label:
         raise UsageError("--input needs --label COLUMN (the binary human label)")
@@ -104,13 +107,15 @@ def main(args: argparse.Namespace) -> int:
         rows, labels, left_out = load_labelled(
             args.input, args.label, skip_invalid=args.skip_invalid
         )
-        ev = evaluate_labelled(rows, labels, args.preset, label=args.label, **settings)
+        with scoring_checked(args.preset, args.allow_unscored):
+            ev = evaluate_labelled(rows, labels, args.preset, label=args.label, **settings)
         if left_out:
             ev.notes.insert(0, f"{left_out} row(s) without a valid label left out")
     else:
         records = read_records(args.pairs)
         pairs = pairs_in(records, args.pairs, skip_invalid=args.skip_invalid)
-        ev = evaluate_pairs(pairs, args.preset, **settings)
+        with scoring_checked(args.preset, args.allow_unscored):
+            ev = evaluate_pairs(pairs, args.preset, **settings)
         dropped = len(records) - len(pairs)
         if dropped:
             ev.notes.insert(0, f"{dropped} invalid pair(s) left out")

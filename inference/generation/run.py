@@ -183,13 +183,12 @@ def plan(
         questions = questions[start:stop]
     try:
         preset = rewards.load_preset(request.preset)
+    except UsageError:
+        raise  # names the preset already
     except (KeyError, ValueError, FileNotFoundError, OSError) as err:
         raise UsageError(f"--preset {request.preset}: {err}") from err
     components = list(preset.weights)
-    try:
-        prompt = mcq.load_prompt(request.prompt)
-    except mcq.DataError as err:
-        raise UsageError(f"--prompt {request.prompt}: {err}") from err
+    prompt = mcq.load_prompt(request.prompt)  # its errors name the prompt
     temperature = request.temperature
     if temperature is None:
         temperature = DEFAULT_SAMPLING_TEMPERATURE if request.samples > 1 else 0.0

@@ -9,6 +9,7 @@ from typing import Any
 import mcq
 from mcq.cli import command_parser
 from mcq.files import add_input_limit_argument, apply_input_arguments, refuse_overwrite
+from rewards.scoring import add_allow_unscored_argument, scoring_checked
 from rewards.scoring import summarize  # re-exported: its home was this module
 
 __all__ = ["main", "make_parser", "summarize", "summary_table"]
@@ -47,6 +48,7 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         "--output", "-o", help="CSV to write: id, answer, one column per component, total"
     )
     add_input_limit_argument(parser)
+    add_allow_unscored_argument(parser)
     parser.set_defaults(func=main)
     return parser
 
@@ -64,7 +66,8 @@ def main(args: argparse.Namespace) -> int:
     rows = load_completions(args.input)
     if not rows:
         raise mcq.DataError(f"{args.input}: no completions in the file")
-    scored = score_rows(rows, preset, progress=True)
+    with scoring_checked(preset, args.allow_unscored):
+        scored = score_rows(rows, preset, progress=True)
     if args.output:
         write_csv(scored, args.output)
     print(summary_table(scored, list(preset.weights), title=f"{args.input} · preset {preset.name}"))

@@ -20,6 +20,9 @@ rubric's scale (``assets/rubrics/*.yaml``), constrained to the scale's ratings t
 down, timeout after retries, no rating in the reply) is ``None``, not applicable: counted in
 the judge's ``stats``, logged once per batch on the ``rewards.judge`` logger, and shown as the
 row's ``failures`` detail; it never raises, so a training run goes on without the judge.
+Commands ask each judge once before any work (:func:`rewards.scoring.preflight`: one line,
+exit 2, when it cannot answer) and refuse a judge that rated no row at all
+(:func:`rewards.scoring.unscored`) unless told ``--allow-unscored``.
 Ratings are cached on disk by (model, rubric, prompt), so scoring the same text again is free.
 The ``openai`` package is imported on the first request only.
 """
@@ -120,5 +123,6 @@ def judge_factory(name: str, settings: Mapping[str, Any]) -> Component:
         explain=judge_explain,
         source="factory:judge",
         batch=judge_batch,
+        check=lambda: get_judge(parsed).check(),
         progress_chunk=4 * parsed.max_concurrency,  # a few seconds of requests
     )

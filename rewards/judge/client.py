@@ -3,10 +3,13 @@
 One :class:`Judge` per distinct settings (see :func:`get_judge`), shared by every call in the
 process. Nothing here raises for a failed request: a rating that cannot be had is a
 :class:`Rating` with ``score=None`` and an ``error``, counted in ``Judge.stats``.
-Bounds: each request has ``timeout`` seconds and ``retries`` more tries with exponential
-backoff; once a row has used them up on an endpoint-level error (unreachable, timeout,
-429/5xx, 401/403/404), the endpoint is taken as down for ``cooldown`` seconds and the rows
-still waiting fail at once, so a dead judge costs a batch about two request budgets.
+Bounds: each request has ``timeout`` seconds and ``retries`` more tries, made by the OpenAI
+client itself (exponential backoff with jitter, ``Retry-After`` honoured, on connection
+errors, timeouts, 408/409/429 and 5xx). Once a row has used them up on an endpoint-level error
+(unreachable, timeout, 429/5xx, 401/403/404), the endpoint is taken as down for ``cooldown``
+seconds and the rows still waiting fail at once, so a dead judge costs a batch about two
+request budgets. :meth:`Judge.check` asks the endpoint once, before any work, whether it
+serves the model at all.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import json
 import logging
 import math
 import os
-import random
 import threading
 import time
 from collections import Counter
@@ -35,8 +37,6 @@ log = logging.getLogger("rewards.judge")
 
 #: Seconds between two failure log lines from one-row calls (batches always log).
 _LOG_EVERY_S = 10.0
-_BACKOFF_S = 0.5
-_BACKOFF_MAX_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ class JudgeSettings:
             ``$OPENAI_API_KEY`` or ``"EMPTY"`` (a local vLLM server without ``--api-key``).
         timeout: Seconds per request.
         max_concurrency: Requests in flight at once.
-        retries: Extra tries after a failed request (connection, timeout, 429, 5xx).
+        retries: Extra tries after a failed request (connection, timeout, 429, 5xx), made by
+            the OpenAI client with its exponential backoff.
         cache_dir: Folder of the rating cache; ``false`` turns caching off.
         max_tokens: Longest reply; a constrained rating needs a few tokens.
     """
@@ -201,33 +202,71 @@ class Judge:
         return Rating(self.rubric.scale[rating][0], rating, cached=cached)
 
     def _ask(self, messages: list[dict[str, str]]) -> str | Rating:
-        """The reply text, or a failed :class:`Rating` once the retries are spent."""
+        """The reply text, or a failed :class:`Rating` once the client's retries are spent."""
         import openai
 
-        for attempt in range(self.settings.retries + 1):
-            if time.monotonic() < self._down_until:
-                return Rating.failed("endpoint down", "an earlier request used its retries")
+        if time.monotonic() < self._down_until:
+            return Rating.failed("endpoint down", "an earlier request used its retries")
+        try:
+            return self._request(messages)
+        except openai.APIStatusError as err:
+            code = err.status_code
+            endpoint = code in (401, 403, 404, 408, 409, 429) or code >= 500
+            reason, detail = f"HTTP {code}", _short(err)
+        except openai.APIConnectionError as err:  # a timeout is one too
+            endpoint = True
+            reason, detail = type(err).__name__, _short(err)
+        if endpoint:
+            self._down_until = time.monotonic() + self.cooldown
+        return Rating.failed(reason, detail)
+
+    def check(self) -> str | None:
+        """Ask the endpoint once whether it serves the model: ``None`` if so, else one line why.
+
+        Lists the served models (cheap, and what every OpenAI-compatible server answers);
+        where the list lacks the model or the server has no list, one reply of one token
+        settles it. Uses the client's timeout and retries, as a rating would.
+
+        Example (nothing listens on port 9):
+            >>> s = JudgeSettings("http://127.0.0.1:9/v1", "m", "reasoning", retries=0)
+            >>> Judge(s).check().startswith("cannot reach http://127.0.0.1:9/v1")
+            True
+        """
+        import openai
+
+        client = self._openai()
+        url, model = self.settings.base_url, self.settings.model
+        served: list[str] = []
+        try:
             try:
-                return self._request(messages)
-            except openai.APIStatusError as err:
-                retry = err.status_code in (408, 409, 429) or err.status_code >= 500
-                endpoint = retry or err.status_code in (401, 403, 404)
-                reason, detail = f"HTTP {err.status_code}", _short(err)
-            except openai.APIConnectionError as err:
-                retry = endpoint = True
-                reason, detail = type(err).__name__, _short(err)
-            if not retry or attempt == self.settings.retries:
-                if endpoint:
-                    self._down_until = time.monotonic() + self.cooldown
-                return Rating.failed(reason, detail)
-            delay = min(_BACKOFF_S * 2**attempt, _BACKOFF_MAX_S)
-            time.sleep(delay * random.uniform(1.0, 1.25))
-        raise AssertionError("unreachable")
+                served = [m.id for m in client.models.list()]
+                if model in served:
+                    return None
+            except openai.NotFoundError:
+                pass  # no models list here: ask for a reply instead
+            client.chat.completions.create(
+                model=model,
+                messages=[{"role": "user", "content": "1"}],
+                max_completion_tokens=1,
+            )
+            return None
+        except openai.BadRequestError:
+            return None  # it answered, about the tiny request itself: reachable, model known
+        except openai.NotFoundError:
+            listed = f" (it serves {', '.join(served[:5])})" if served else ""
+            return f"{url} does not serve model {model!r}{listed}"
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
+            return f"{url} refused the API key (HTTP {err.status_code}: {_short(err)})"
+        except openai.APIStatusError as err:
+            return f"{url} answered HTTP {err.status_code} ({_short(err)})"
+        except openai.APITimeoutError:
+            return f"{url} did not answer within {self.settings.timeout:g} s"
+        except openai.APIConnectionError as err:
+            return f"cannot reach {url} ({_short(err)})"
 
     def _request(self, messages: list[dict[str, str]]) -> str:
         import openai
 
-        self._count("requests")
         client = self._openai()
         kwargs: dict[str, Any] = {
             "model": self.settings.model,
@@ -245,7 +284,6 @@ class Judge:
             except openai.BadRequestError:
                 # A server without vLLM's field says 400; ask in free text. If that works, stop
                 # sending the field; if it fails too, the request itself was bad.
-                self._count("requests")
                 reply = client.chat.completions.create(**kwargs)
                 self._structured = False
                 log.info("judge %s: no structured output; parsing free-text ratings", self)
@@ -260,13 +298,17 @@ class Judge:
     def _openai(self) -> Any:
         with self._lock:
             if self._client is None:
-                from openai import OpenAI
+                from openai import DefaultHttpxClient, OpenAI
+
+                def sent(request: Any) -> None:  # every HTTP request, retries included
+                    self._count("requests")
 
                 self._client = OpenAI(
                     base_url=self.settings.base_url,
                     api_key=_api_key(self.settings.api_key),
                     timeout=self.settings.timeout,
-                    max_retries=0,  # retries and backoff are ours, bounded and counted
+                    max_retries=self.settings.retries,
+                    http_client=DefaultHttpxClient(event_hooks={"request": [sent]}),
                 )
             return self._client
 
