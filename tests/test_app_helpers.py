@@ -181,8 +181,8 @@ def test_summarize_scores_means_ignore_empty_cells():
         (["--tuned-model", "../missing"], "--tuned-model ../missing: no such file"),
         (["--port", "70000"], "--port 70000"),
         (["--preset", "nonexistent"], "unknown reward preset 'nonexistent'"),
-        (["--prompt", "nonexistent"], "--prompt nonexistent: unknown prompt 'nonexistent'"),
-        (["--prompt", "/no/such/prompt.yaml"], "--prompt /no/such/prompt.yaml: prompt"),
+        (["--prompt", "nonexistent"], "error: unknown prompt 'nonexistent'"),  # named once
+        (["--prompt", "/no/such/prompt.yaml"], "error: prompt /no/such/prompt.yaml"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(argv, message, capsys):
