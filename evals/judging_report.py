@@ -104,8 +104,12 @@ def write_judging_report(ev: Evaluation, out_dir: str | os.PathLike[str]) -> dic
     report.bullets(
         [
             f"Input: `{ev.source}` — {what}",
-            f"Preset: `{ev.preset}`; intervals: percentile bootstrap, 95%"
-            + (" (positives and negatives resampled separately)" if labelled else ""),
+            f"Preset: `{ev.preset}`; intervals: "
+            + (
+                "percentile bootstrap, 95% (positives and negatives resampled separately)"
+                if labelled
+                else "Wilson, 95%"
+            ),
             *(ev.notes or ["Every component applied to every row."]),
         ]
     )

@@ -31,6 +31,7 @@ import mcq
 from inference.generation.results import (
     DETAILED,
     MANIFEST,
+    PROVENANCE,
     SUBMISSION,
     csv_text,
     read_detailed_results,
@@ -131,11 +132,12 @@ def main(args: argparse.Namespace) -> int:
     inputs = [args.input, *(p.folder / name for p in parts for name in (DETAILED, MANIFEST))]
     for name in (SUBMISSION, DETAILED, MANIFEST):
         refuse_overwrite(out / name, inputs)
-    manifest = {key: value for key, value in parts[0].manifest.items() if key != MERGED_PARTS}
+    own = (MERGED_PARTS, PROVENANCE)  # each part's provenance stays with its entry below
+    manifest = {key: value for key, value in parts[0].manifest.items() if key not in own}
     manifest["part"] = None
     _check_output_manifest(out / MANIFEST, manifest)
     manifest[MERGED_PARTS] = [
-        {"part": p.label, "folder": str(p.folder.resolve())}
+        {"part": p.label, "folder": str(p.folder.resolve()), PROVENANCE: p.manifest.get(PROVENANCE)}
         for p in sorted(parts, key=lambda p: int(p.label.split("/")[0]))
     ]
 
@@ -198,7 +200,7 @@ def _check_same_run(parts: list[_Part], input_fingerprint: str, input_path: str)
                 f"--parts {part.folder} is part {part.label} but {first.folder} is part "
                 f"{first.label}: every part must come from the same --part K/N split"
             )
-        ignored = {"part", MERGED_PARTS}
+        ignored = {"part", MERGED_PARTS, PROVENANCE}
         keys = [k for k in first.manifest if k not in ignored]
         keys += [k for k in part.manifest if k not in ignored and k not in first.manifest]
         detail = describe_changes(first.manifest, part.manifest, keys)

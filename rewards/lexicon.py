@@ -29,6 +29,7 @@ __all__ = [
     "LEXICON_FILES",
     "NeutralityLexicon",
     "TermMatch",
+    "lexicon_hashes",
     "load_lexicon",
 ]
 
@@ -323,6 +324,26 @@ def _load_lexicon_files(key: tuple[tuple[str, str, float], ...]) -> NeutralityLe
     negators = _read_terms(files["negators"])
     source = ", ".join(f"{cat}={files[cat]}" for cat in LEXICON_FILES)
     return NeutralityLexicon(terms, negators, source=source)
+
+
+def lexicon_hashes(
+    spec: str | os.PathLike[str] | Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """SHA-256 of each file of the lexicon ``spec`` names (as :func:`load_lexicon`), by category.
+
+    Example:
+        >>> sorted(lexicon_hashes())
+        ['absolute', 'loaded', 'negators', 'neutral']
+    """
+    from mcq.provenance import file_sha256
+
+    hashes = {}
+    for cat, path in sorted(_lexicon_files(spec).items()):
+        try:
+            hashes[cat] = file_sha256(path)
+        except OSError:
+            raise mcq.DataError(f"neutrality lexicon: {path} not found") from None
+    return hashes
 
 
 def _lexicon_files(spec: str | os.PathLike[str] | Mapping[str, str] | None) -> dict[str, Path]:

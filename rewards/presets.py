@@ -64,6 +64,45 @@ class Preset:
         """The registry entries of the preset's components, in weight order."""
         return {name: resolve_component(name, self.settings.get(name)) for name in self.weights}
 
+    def content_hashes(self) -> dict[str, Any]:
+        """What this preset scores with, by content: for a record of where a score came from.
+
+        The preset file's SHA-256, the lexicon files' (when ``neutrality`` is a component),
+        each reward model's identity (folder fingerprint or hub commit) and each judge
+        rubric file's SHA-256.
+
+        Example:
+            >>> hashes = load_preset("default").content_hashes()
+            >>> sorted(hashes), sorted(hashes["lexicon"])[0]
+            (['lexicon', 'name', 'sha256'], 'absolute')
+        """
+        from mcq.provenance import file_sha256, model_identity
+        from rewards.lexicon import lexicon_hashes
+
+        hashes: dict[str, Any] = {
+            "name": self.name,
+            "sha256": file_sha256(self.path) if self.path else None,
+        }
+        if "neutrality" in self.weights:
+            hashes["lexicon"] = lexicon_hashes(self.settings.get("neutrality", {}).get("lexicon"))
+        models, rubrics = {}, {}
+        for name in self.weights:
+            own = self.settings.get(name, {})
+            if own.get("reward_model"):
+                models[name] = model_identity(str(own["reward_model"]))
+            judge = own.get("judge")
+            rubric = judge.get("rubric") if isinstance(judge, dict) else None
+            if rubric:
+                from mcq.paths import RUBRIC_DIR
+
+                found = asset_file(str(rubric), RUBRIC_DIR, "rubric")[0]
+                rubrics[name] = file_sha256(found)
+        if models:
+            hashes["reward_models"] = models
+        if rubrics:
+            hashes["rubrics"] = rubrics
+        return hashes
+
 
 def list_presets() -> list[Preset]:
     """The shipped presets (``assets/rewards/*.yaml``), sorted by name."""

@@ -148,7 +148,7 @@ def test_qwen_recipe_has_the_competition_settings():
     assert train.num_train_epochs == 2
     assert script.max_prompt_length + train.max_completion_length == 1024
     assert (train.save_steps, train.logging_steps) == (200, 10)
-    assert train.gradient_checkpointing and train.report_to == []
+    assert train.gradient_checkpointing and train.report_to == ["tensorboard"]
     assert (model.lora_r, model.lora_alpha, model.lora_dropout) == (16, 32, 0.05)
     assert set(model.lora_target_modules) == {
         "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"

@@ -19,6 +19,7 @@ from pathlib import Path
 __all__ = [
     "INCOMPLETE_DIR",
     "CheckpointReport",
+    "checkpoint_step",
     "checkpoint_problem",
     "list_checkpoints",
     "prepare_resume",
@@ -100,6 +101,14 @@ def checkpoint_problem(path: str | Path) -> str | None:
         if problem:
             return problem
     return None
+
+
+def checkpoint_step(path: str | Path | None) -> int:
+    """The global step a checkpoint holds (its ``trainer_state.json``); 0 for None."""
+    if path is None:
+        return 0
+    state = json.loads((Path(path) / "trainer_state.json").read_text(encoding="utf-8"))
+    return int(state["global_step"])
 
 
 def prepare_resume(run_dir: str | Path) -> CheckpointReport:

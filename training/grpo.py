@@ -24,6 +24,7 @@ import mcq
 from mcq.errors import UsageError
 from mcq.files import encoding_field
 from mcq.sources import source_exists
+from training.checkpoints import checkpoint_step
 from training.grpo_data import load_prompt
 from training.recipe_cli import add_deferred
 from training.runlog import (
@@ -38,6 +39,7 @@ from training.runlog import (
     stop_run_log,
     write_run_info,
 )
+from training.trajectory import check_resume, grpo_trajectory, next_segments
 
 __all__ = [
     "RUN_INFO",
@@ -66,7 +68,9 @@ examples:
       --max_samples 64 --max_steps 5 --output-dir runs/trial
   accelerate launch --config_file assets/configs/accelerate/ddp.yaml --num_processes 2 \\
       -m training grpo --config assets/configs/qwen2.5-7b-lora-vllm.yaml
-Rerunning with the same --output-dir resumes from the newest complete checkpoint.
+Rerunning with the same --output-dir resumes from the newest complete checkpoint (a larger
+--max_steps trains on); a rerun whose model, data, preset, prompt or optimisation settings differ
+is refused unless --resume_with_changes true says to continue with the change.
 """
 
 
@@ -135,6 +139,14 @@ class ScriptArguments:
         metadata={
             "help": "Continue from the newest complete checkpoint in output_dir. With false, an "
             "output_dir that already has checkpoints is refused rather than overwritten."
+        },
+    )
+    resume_with_changes: bool = field(
+        default=False,
+        metadata={
+            "help": "Resume even though settings that decide the trajectory (model, data, "
+            "preset, lexicon, prompt, optimisation) differ from the run's; zhongli_run.json "
+            "records the continuation as a new segment. Without it such a resume is refused."
         },
     )
     vllm_cpu_kv_cache_gib: int = field(
@@ -270,13 +282,22 @@ def train(
     run_dir = Path(training_args.output_dir)
     _ = training_args.device  # sets up the process group under a launcher (if not yet done)
     main_process = training_args.process_index == 0
+    trajectory = grpo_trajectory(script_args, training_args, model_args)
+    record = check_resume(  # before anything in the run folder is touched
+        run_dir,
+        trajectory,
+        resume=script_args.resume,
+        resume_from_checkpoint=training_args.resume_from_checkpoint,
+        allow_changes=script_args.resume_with_changes,
+    )
     if main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
     log_handler = start_run_log(run_dir, main_process, training_args)
     try:
-        if main_process:
-            write_run_info(run_dir, script_args, training_args, model_args, recipe)
         resume_from = find_resume_point(run_dir, script_args, training_args)
+        if main_process:
+            segments = next_segments(record, trajectory, checkpoint_step(resume_from))
+            write_run_info(run_dir, script_args, training_args, model_args, recipe, segments)
         trainer = build_trainer(script_args, training_args, model_args)
 
         started = time.perf_counter()

@@ -29,6 +29,7 @@ import mcq
 from mcq.errors import UsageError
 from mcq.files import check_output_folder, encoding_field, set_input_encoding, write_atomic
 from mcq.sources import source_exists
+from training.checkpoints import checkpoint_step
 from training.runlog import (
     RUN_INFO,
     find_resume_point,
@@ -37,10 +38,11 @@ from training.runlog import (
     log,
     one_line,
     outcome_log,
-    package_versions,
+    record_segments,
     start_run_log,
     stop_run_log,
 )
+from training.trajectory import check_resume, next_segments, rm_trajectory
 
 __all__ = [
     "EVAL_FILE",
@@ -66,7 +68,8 @@ examples:
       --dataset_path assets/data/labelled_answers.csv --pairs_from_labels good
   python -m rewards score --input completions.jsonl --preset my-rm-preset.yaml
   python -m training curves --input runs/rm-demo
-Rerunning with the same --output_dir resumes from the newest complete checkpoint. A preset
+Rerunning with the same --output_dir resumes from the newest complete checkpoint (other pairs,
+another base or other optimisation settings are refused unless --resume_with_changes true). A preset
 uses the result as  settings: {rm: {reward_model: runs/rm-demo}}  with rm listed in components.
 The run folder holds rm_eval.json (held-out pairwise accuracy) and heldout_pairs.jsonl (those
 pairs, for python -m evals rewards --pairs).
@@ -127,6 +130,14 @@ class ScriptArguments:
         metadata={
             "help": "Continue from the newest complete checkpoint in output_dir. With false, an "
             "output_dir that already has checkpoints is refused rather than overwritten."
+        },
+    )
+    resume_with_changes: bool = field(
+        default=False,
+        metadata={
+            "help": "Resume even though the pairs, base model or optimisation settings differ "
+            "from the run's; zhongli_run.json records the continuation as a new segment. "
+            "Without it such a resume is refused."
         },
     )
 
@@ -210,14 +221,23 @@ def train(
     model_args.model_name_or_path = local_model_path(model_args.model_name_or_path)
     run_dir = Path(training_args.output_dir)
     main_process = training_args.process_index == 0
+    trajectory = rm_trajectory(script_args, training_args, model_args)
+    record = check_resume(  # before anything in the run folder is touched
+        run_dir,
+        trajectory,
+        resume=script_args.resume,
+        resume_from_checkpoint=training_args.resume_from_checkpoint,
+        allow_changes=script_args.resume_with_changes,
+    )
     if main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
     log_handler = start_run_log(run_dir, main_process, training_args)
     try:
         train_pairs, eval_pairs = load_data(script_args)
-        if main_process:
-            write_run_info(run_dir, script_args, training_args, model_args, recipe)
         resume_from = find_resume_point(run_dir, script_args, training_args)
+        if main_process:
+            segments = next_segments(record, trajectory, checkpoint_step(resume_from))
+            write_run_info(run_dir, script_args, training_args, model_args, recipe, segments)
         trainer = build_trainer(train_pairs, eval_pairs, training_args, model_args)
 
         started = time.perf_counter()
@@ -232,7 +252,10 @@ def train(
         if eval_pairs and main_process:
             found = pairwise_accuracy(trainer, eval_pairs, script_args.score_batch_size)
             found["heldout_file"] = HELDOUT_FILE
-            write_atomic(run_dir / EVAL_FILE, json.dumps(found, indent=2) + "\n")
+            found["provenance"] = trajectory.provenance
+            write_atomic(
+                run_dir / EVAL_FILE, json.dumps(found, indent=2, ensure_ascii=False) + "\n"
+            )
             held = (json.dumps(p["source"], ensure_ascii=False) + "\n" for p in eval_pairs)
             write_atomic(run_dir / HELDOUT_FILE, "".join(held))
             log.info(
@@ -313,9 +336,15 @@ def load_data(script_args: ScriptArguments) -> tuple[list, list]:
 
 
 def write_run_info(
-    run_dir: Path, script_args: Any, training_args: Any, model_args: Any, recipe: str | None
+    run_dir: Path,
+    script_args: Any,
+    training_args: Any,
+    model_args: Any,
+    recipe: str | None,
+    segments: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Save the resolved configuration as ``zhongli_run.json`` (what ``training push`` reads)."""
+    """Save the resolved configuration as ``zhongli_run.json`` (what ``training push`` reads),
+    with every start's settings and provenance in ``segments`` (:mod:`training.trajectory`)."""
     for level, note in getattr(training_args, "device_notes", []):
         log.log(level, "%s", note)
     log.info("recipe: %s", recipe or "(none, command line only)")
@@ -328,6 +357,6 @@ def write_run_info(
         "script_args": dataclasses.asdict(script_args),
         "model_args": dataclasses.asdict(model_args),
         "training_args": json.loads(training_args.to_json_string()),
-        "versions": package_versions(),
+        **record_segments(segments),
     }
     write_atomic(run_dir / RUN_INFO, json.dumps(info, ensure_ascii=False, indent=2, default=str))

@@ -134,9 +134,10 @@ def pairwise_accuracy(trainer: Any, pairs, batch_size: int) -> dict[str, Any]:
     """Score held-out pairs with the trained model: RewardBench-style pairwise accuracy.
 
     A pair is right only when the chosen text scores strictly higher; ties are counted wrong
-    and reported on their own. ``ci`` is the exact (Clopper-Pearson) 95% interval.
+    and reported on their own. ``ci`` is the 95% Wilson interval, as ``evals rewards`` gives
+    for the same pairs (:func:`evals.stats.wilson_interval`).
     """
-    from scipy.stats import binomtest
+    from evals.stats import wilson_interval
 
     model, tokenizer = trainer.model, trainer.processing_class
     was_training = model.training
@@ -150,12 +151,12 @@ def pairwise_accuracy(trainer: Any, pairs, batch_size: int) -> dict[str, Any]:
     margins = [logits[i] - logits[n + i] for i in range(n)]
     right = sum(m > 0 for m in margins)
     ties = sum(m == 0 for m in margins)
-    ci = binomtest(right, n).proportion_ci(confidence_level=0.95)
+    low, high = wilson_interval(right, n)
     return {
         "accuracy": right / n,
         "ties": ties / n,
         "n": n,
-        "ci": [float(ci.low), float(ci.high)],
+        "ci": [low, high],
         "accuracy_without_ties": right / (n - ties) if n > ties else None,
         "mean_margin": sum(margins) / n,
     }

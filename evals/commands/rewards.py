@@ -91,6 +91,8 @@ def main(args: argparse.Namespace) -> int:
     from evals.judging import evaluate_labelled, evaluate_pairs
     from evals.judging_report import write_judging_report
     from evals.metrics import fmt
+    from mcq.provenance import stamp
+    from rewards import load_preset
     from rewards.judgments import load_labelled, pairs_in, read_records
     from rewards.scoring import scoring_checked
 
@@ -120,6 +122,7 @@ def main(args: argparse.Namespace) -> int:
         if dropped:
             ev.notes.insert(0, f"{dropped} invalid pair(s) left out")
     summary = report_folder(args.output_dir, lambda folder: write_judging_report(ev, folder))
+    stamp(args.output_dir / "summary.json", preset=load_preset(args.preset))  # provenance
     key = "auc" if ev.mode == "labelled" else "accuracy"
     figures = ", ".join(
         f"{name} {fmt(m[key])}" + (f" (ties {m['ties']:.0%})" if m["ties"] is not None else "")

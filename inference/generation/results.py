@@ -25,6 +25,7 @@ __all__ = [
     "DETAILED",
     "EXTRACTED",
     "MANIFEST",
+    "PROVENANCE",
     "SUBMISSION",
     "TRUNCATED",
     "append_rows",
@@ -40,6 +41,8 @@ __all__ = [
 SUBMISSION = "submission.csv"
 DETAILED = "detailed_results.csv"
 MANIFEST = "run.json"
+#: run.json key of where the results came from (versions, hashes): recorded, never compared.
+PROVENANCE = "provenance"
 
 BASE_COLUMNS = ("id", "answer", "answer_source", "response")
 #: Column after ``total``: "true" where the prompt was shortened to fit the model's context.

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mcq
 from inference.generation.results import (
@@ -23,6 +23,7 @@ from inference.generation.results import (
     DETAILED,
     EXTRACTED,
     MANIFEST,
+    PROVENANCE,
     TRUNCATED,
     append_rows,
     check_manifest,
@@ -295,7 +296,9 @@ def prepare_output(checked: Plan, folder: Path | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     manifest = folder / MANIFEST
     if not manifest.is_file():
-        write_manifest(manifest, checked.settings.manifest())
+        write_manifest(
+            manifest, checked.settings.manifest() | {PROVENANCE: run_provenance(checked)}
+        )
     detailed = folder / DETAILED
     if not detailed.is_file():
         write_atomic(detailed, csv_text([checked.columns]))
@@ -304,6 +307,17 @@ def prepare_output(checked: Plan, folder: Path | None = None) -> Path:
         if torn:  # a kill cut a chunk short: keep the whole rows before it
             write_atomic(detailed, csv_text([checked.columns, *rows.values()]))
     return detailed
+
+
+def run_provenance(checked: Plan) -> dict[str, Any]:
+    """Code and library versions, preset and lexicon hashes, the model's (and adapter's) identity.
+
+    Written into run.json beside the settings; not compared when a run resumes.
+    """
+    from mcq.provenance import provenance
+
+    s = checked.settings
+    return provenance(preset=checked.preset, models={"model": s.model, "adapter": s.adapter})
 
 
 def make_answerer(checked: Plan) -> Answerer:
