@@ -32,7 +32,8 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,19 +151,12 @@ class Component:
         the row number) and the error.
         """
         settings = settings or {}
-        try:
+        with self._errors_named(f"id {sample.id}" if getattr(sample, "id", None) else f"row {row}"):
             if self.explain is not None:
                 value, details = self.explain(completion, sample, **settings)
             else:
                 value, details = self.func(completion, sample, **settings), {}
             return self._checked(value), details
-        except mcq.UsageError:
-            raise
-        except Exception as err:
-            if not (self.is_plugin or isinstance(err, _NotAScore)):
-                raise
-            where = f"id {sample.id}" if getattr(sample, "id", None) else f"row {row}"
-            raise self._failed(err, where) from err
 
     def run_batch(
         self,
@@ -186,7 +180,7 @@ class Component:
         if self.batch is None:
             pairs = zip(completions, samples, strict=True)
             return [self.run(c, s, settings, row=first_row + i) for i, (c, s) in enumerate(pairs)]
-        try:
+        with self._errors_named(f"the rows {first_row}-{first_row + len(completions) - 1}"):
             values = list(self.batch(list(completions), list(samples), **settings))
             if len(values) != len(completions):
                 raise _NotAScore(
@@ -195,21 +189,24 @@ class Component:
             # A batch function may return (score, details) pairs, as an explain function does.
             pairs = [value if isinstance(value, tuple) else (value, {}) for value in values]
             return [(self._checked(value), details) for value, details in pairs]
+
+    @contextmanager
+    def _errors_named(self, where: str) -> Iterator[None]:
+        """A plugin's exception, or a value that is not a score, as one line naming the
+        component, ``where`` (the row) and the error; a built-in's bug stays a traceback."""
+        try:
+            yield
         except mcq.UsageError:
             raise
         except Exception as err:
             if not (self.is_plugin or isinstance(err, _NotAScore)):
                 raise
-            last = first_row + len(completions) - 1
-            raise self._failed(err, f"the batch of rows {first_row}-{last}") from err
-
-    def _failed(self, err: Exception, where: str) -> mcq.UsageError:
-        text = " ".join(str(err).split())[:300] or "no message"
-        if not isinstance(err, _NotAScore):
-            text = f"{type(err).__name__}: {text}"
-        return mcq.UsageError(
-            f"reward component {self.name!r} ({self.source}) failed on {where}: {text}"
-        )
+            text = " ".join(str(err).split())[:300] or "no message"
+            if not isinstance(err, _NotAScore):
+                text = f"{type(err).__name__}: {text}"
+            raise mcq.UsageError(
+                f"reward component {self.name!r} ({self.source}) failed on {where}: {text}"
+            ) from err
 
     def _checked(self, value: Any) -> float | None:
         if value is None:
