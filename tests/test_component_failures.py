@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -117,6 +118,16 @@ def test_preflight_names_the_judge_and_its_url_when_nothing_listens(tmp_path):
         preflight(str(preset))
     assert time.monotonic() - start < 5
     assert "--allow-unscored" in str(err.value)
+
+
+def test_preflight_names_a_judge_that_accepts_and_never_answers(tmp_path):
+    with socket.socket() as silent:  # stand-in: accepts connections (backlog), never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        preset = judge_preset(tmp_path / "p.yaml", url, retries=0, timeout=1)
+        with pytest.raises(mcq.UsageError, match=rf"'judge_n': {url} did not answer within 1 s"):
+            preflight(str(preset))
 
 
 def test_preflight_names_a_model_the_endpoint_does_not_serve(endpoint, tmp_path):
