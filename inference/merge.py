@@ -132,10 +132,11 @@ def main(args: argparse.Namespace) -> int:
     inputs = [args.input, *(p.folder / name for p in parts for name in (DETAILED, MANIFEST))]
     for name in (SUBMISSION, DETAILED, MANIFEST):
         refuse_overwrite(out / name, inputs)
-    own = (MERGED_PARTS, PROVENANCE)  # each part's provenance stays with its entry below
+    own = (MERGED_PARTS, PROVENANCE)  # not compared: a part made elsewhere may differ there
     manifest = {key: value for key, value in parts[0].manifest.items() if key not in own}
     manifest["part"] = None
     _check_output_manifest(out / MANIFEST, manifest)
+    manifest[PROVENANCE] = parts[0].manifest.get(PROVENANCE)  # each part's is in its entry
     manifest[MERGED_PARTS] = [
         {"part": p.label, "folder": str(p.folder.resolve()), PROVENANCE: p.manifest.get(PROVENANCE)}
         for p in sorted(parts, key=lambda p: int(p.label.split("/")[0]))

@@ -47,8 +47,9 @@ def test_the_run_folder_is_a_one_output_classifier(demo_rm):
 def test_a_rerun_resumes_from_the_newest_checkpoint(demo_rm, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(demo_rm, copy)
-    data = tiny_pairs(tmp_path / "pairs.jsonl")
-    assert train_rm("--dataset_path", str(data), "--output_dir", str(copy), "--max_steps", "3") == 0
+    data = tiny_pairs(tmp_path / "pairs.jsonl")  # the same pairs, split the same way
+    argv = ["--output_dir", str(copy), "--eval_share", "0.25", "--max_steps", "3"]
+    assert train_rm("--dataset_path", str(data), *argv) == 0
     log = (copy / "training.log").read_text(encoding="utf-8")
     assert "resuming from checkpoint-2 at global step 2" in log
     state = json.loads((copy / "trainer_state.json").read_text(encoding="utf-8"))
