@@ -222,13 +222,7 @@ def train(
     run_dir = Path(training_args.output_dir)
     main_process = training_args.process_index == 0
     trajectory = rm_trajectory(script_args, training_args, model_args)
-    record = check_resume(  # before anything in the run folder is touched
-        run_dir,
-        trajectory,
-        resume=script_args.resume,
-        resume_from_checkpoint=training_args.resume_from_checkpoint,
-        allow_changes=script_args.resume_with_changes,
-    )
+    record = check_resume(run_dir, trajectory, script_args, training_args)  # reads only
     if main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
     log_handler = start_run_log(run_dir, main_process, training_args)

@@ -152,20 +152,23 @@ def content_hash(path: str | None) -> str | None:
 def check_resume(
     run_dir: Path,
     trajectory: Trajectory,
+    script_args: Any,
+    training_args: Any,
     *,
-    resume: bool,
-    resume_from_checkpoint: str | None,
-    allow_changes: bool,
     flag: str = "--resume_with_changes true",
 ) -> dict[str, Any] | None:
     """Refuse a resume whose trajectory settings differ from the run's last segment.
 
     Reads only: returns the run's record when this start continues from a checkpoint (None
     when it starts from step 0, or when no record says what the checkpoints were made with).
+    ``script_args.resume`` / ``resume_with_changes`` and ``training_args.resume_from_checkpoint``
+    say whether it continues and whether a change is allowed.
 
     Raises:
-        UsageError: a setting differs and ``allow_changes`` is false; the line names each one.
+        UsageError: a setting differs and ``resume_with_changes`` is false; the line names each.
     """
+    resume_from_checkpoint = training_args.resume_from_checkpoint
+    resume, allow_changes = script_args.resume, script_args.resume_with_changes
     explicit = Path(resume_from_checkpoint) if resume_from_checkpoint else None
     if explicit is None and not (resume and list_checkpoints(run_dir)):
         return None
