@@ -176,7 +176,8 @@ def reward_model_factory(name: str, settings: Mapping[str, Any]) -> Component:
     """Build the component a preset's ``{reward_model: PATH, ...}`` settings describe.
 
     Checks the settings without loading anything (a missing folder is a one-line
-    :class:`mcq.DataError` (a ``UsageError``)); the model loads on the first score.
+    :class:`mcq.DataError` (a ``UsageError``)); the model loads on the first score, or on the
+    component's ``check`` (which commands run before any work).
     """
     _check_settings(name, settings)
     where = str(settings["reward_model"])
@@ -191,7 +192,15 @@ def reward_model_factory(name: str, settings: Mapping[str, Any]) -> Component:
         source="factory:reward_model",
         batch=score_batch,
         progress_chunk=8 * int(settings.get("batch_size", DEFAULTS["batch_size"])),
+        check=lambda: _loads(settings),
     )
+
+
+def _loads(settings: Mapping[str, Any]) -> None:
+    """The preflight check: load the model (kept for the scoring that follows), so a model
+    that is not a reward model is refused before any work (it raises, one line)."""
+    options = {**DEFAULTS, **settings}
+    load_reward_model(str(options["reward_model"]), options["device"], options["dtype"])
 
 
 def score_batch(

@@ -327,6 +327,8 @@ _RM_COMMANDS = {
     "evals rewards": ["evals", "rewards", "--input", "{labelled}", "--label", "good",
                       "--preset", "{preset}", "--output-dir", "{out}"],
     "evals probe": ["evals", "probe", "--preset", "{preset}", "-n", "1"],
+    "training grpo": ["training", "grpo", "--config", "assets/configs/demo-cpu.yaml",
+                      "--reward_preset", "{preset}", "--output_dir", "{out}", "--max_steps", "1"],
 }  # fmt: skip
 
 
