@@ -253,3 +253,31 @@ def test_an_adapter_without_the_head_is_refused(lora_rm, tmp_path):
     save_file(kept, headless / "adapter_model.safetensors")
     with pytest.raises(mcq.DataError, match="does not restore the classification head"):
         load_reward_model(str(headless), "cpu", "float32")
+
+
+def test_generate_scores_each_answer_after_the_prompt_the_model_was_asked(
+    demo_classifier, demo_base, sample_test, tmp_path
+):
+    import csv
+
+    from inference.__main__ import main as inference_main
+
+    subset = tmp_path / "q.tsv"
+    subset.write_text("".join(sample_test.read_text("utf-8").splitlines(True)[:3]), "utf-8")
+    preset = tmp_path / "rm.yaml"
+    preset.write_text(
+        f"name: rm\ncomponents: {{rm: 1.0}}\nsettings:\n  rm: {{reward_model: {demo_classifier}}}\n",
+        encoding="utf-8",
+    )
+    argv = ["generate", "--model", str(demo_base), "--input", str(subset), "--backend",
+            "transformers", "--max-new-tokens", "8", "--prompt", "fewshot", "--preset",
+            str(preset), "--output-dir", str(tmp_path / "out")]  # fmt: skip
+    assert inference_main(argv) == 0
+    with (tmp_path / "out" / "detailed_results.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    questions = {q.id: q for q in mcq.load_test(subset)}
+    loaded = rewards.load_preset(preset)
+    for row in rows:
+        asked = build_messages(questions[row["id"]], "fewshot")  # the few-shot turns included
+        expected = rewards.score(row["response"], Sample(prompt=asked), loaded).components["rm"]
+        assert float(row["rm"]) == pytest.approx(expected, abs=1e-4)

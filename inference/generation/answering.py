@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import mcq
@@ -130,11 +130,12 @@ class Answerer:
         self.generation_seconds += time.perf_counter() - started
         self.generated_tokens += sum(g.num_tokens for gens in generations for g in gens)
 
-        # Every answer of the chunk in one batch per component (a reward model's forward passes).
+        # Every answer of the chunk in one batch per component (a reward model's forward passes),
+        # a reward model reading each after the conversation the model was asked.
         texts = [g.text for gens in generations for g in gens]
         samples = [
-            rewards.Sample.from_question(q)
-            for q, gens in zip(questions, generations, strict=True)
+            replace(rewards.Sample.from_question(q), prompt=conversation)
+            for q, conversation, gens in zip(questions, conversations, generations, strict=True)
             for _ in gens
         ]
         breakdowns = score_batch(texts, samples, self.preset)
