@@ -278,7 +278,7 @@ class AppService:
         """Breakdown of a chat reply (no options, no gold: correctness is not applicable)."""
         import rewards
 
-        sample = rewards.Sample(question=prompt) if prompt else None
+        sample = rewards.Sample(question=prompt, prompt=prompt) if prompt else None
         result = breakdown_dict(rewards.score(reply, sample, preset=self.preset))
         result["completion"] = reply
         result["preset"] = self.preset.name
