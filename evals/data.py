@@ -189,7 +189,13 @@ def score_file(
         )
         gold_letter = ref.answer if ref is not None else inline_gold
         samples.append(
-            rewards.Sample(id=rid, question=question, options=options, correct_answer=gold_letter)
+            rewards.Sample(
+                id=rid,
+                question=question,
+                options=options,
+                correct_answer=gold_letter,
+                prompt=raw.get("prompt"),
+            )
         )
     completions = [raw.get("completion") or "" for raw in data.rows]
     # One batch per component (a reward model's forward passes, a judge's concurrent requests).

@@ -217,6 +217,22 @@ def test_a_completions_files_prompt_column_reaches_the_reward_model(demo_classif
     assert found != rewards.score(ANSWER, Sample(), preset).components["rm"]
 
 
+def test_evals_score_passes_a_prompt_column_to_the_reward_model(demo_classifier, tmp_path):
+    from evals.data import score_file
+
+    chat = [{"role": "user", "content": "總統任期幾年？"}]
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"id": "1", "completion": ANSWER, "prompt": chat}) + "\n", "utf-8")
+    preset = tmp_path / "rm.yaml"
+    preset.write_text(
+        f"name: rm\ncomponents: {{rm: 1.0}}\nsettings:\n  rm: {{reward_model: {demo_classifier}}}\n",
+        encoding="utf-8",
+    )
+    found = score_file(path, preset=str(preset), progress=False).rows[0].components["rm"]
+    loaded = rewards.load_preset(preset)
+    assert found == rewards.score(ANSWER, Sample(prompt=chat), loaded).components["rm"]
+
+
 @pytest.fixture(scope="module")
 def lora_rm(tmp_path_factory):
     """A LoRA reward model from ``training rm`` (its adapter saves the score head it trained)."""
