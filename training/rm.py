@@ -88,7 +88,8 @@ class ScriptArguments:
     dataset_path: str | None = field(
         default=None,
         metadata={
-            "help": "Preference pairs (JSONL/CSV/TSV: chosen, rejected[, id, question, options]), "
+            "help": "Preference pairs (JSONL/CSV/TSV: chosen, rejected as texts or message "
+            "lists[, prompt, id, question, options, subset]), "
             "or labelled texts with --pairs_from_labels; JSON, Parquet, a save_to_disk folder "
             "or hf:NAME[:CONFIG]:SPLIT too."
         },
