@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import subprocess
 import sys
 
@@ -82,36 +81,34 @@ def test_quiet_score_shows_no_progress_bar_but_the_same_results(tmp_path):
     assert quiet.stdout == loud.stdout  # the summary is the command's output, not chatter
 
 
-@pytest.fixture
-def restore_logging(monkeypatch):
-    for name in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS", "VLLM_LOGGING_LEVEL"):
-        monkeypatch.delenv(name, raising=False)
-    root = logging.getLogger()
-    level = root.level
-    yield
-    root.setLevel(level)
+def _after_flags(flag_values: str) -> list[str]:
+    """What ``apply_verbosity`` leaves behind, seen in a fresh interpreter (it changes
+    process-wide logging, environment and library switches)."""
+    code = (
+        "import argparse, logging, os\n"
+        "from mcq.cli import apply_verbosity\n"
+        f"args = argparse.Namespace({flag_values}, disable_tqdm=False, log_level='passive')\n"
+        "apply_verbosity(args)\n"
+        "print(logging.getLevelName(logging.getLogger().getEffectiveLevel()), args.disable_tqdm,"
+        " args.log_level, os.environ.get('TQDM_DISABLE'))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split()
 
 
-def test_verbose_turns_on_debug_logging(restore_logging):
-    apply_verbosity(argparse.Namespace(quiet=False, verbose=True))
-    assert logging.getLogger().getEffectiveLevel() == logging.DEBUG
-    assert logging.getLogger("rewards.scoring").isEnabledFor(logging.DEBUG)
+def test_verbose_turns_on_debug_logging():
+    assert _after_flags("quiet=False, verbose=True") == ["DEBUG", "False", "debug", "None"]
 
 
-def test_quiet_keeps_warnings_and_switches_off_trainer_bars(restore_logging):
-    import os
-
-    args = argparse.Namespace(quiet=True, verbose=False, disable_tqdm=False, log_level="passive")
-    apply_verbosity(args)
-    assert logging.getLogger().getEffectiveLevel() == logging.WARNING
-    assert (args.disable_tqdm, args.log_level) == (True, "warning")
-    assert os.environ["TQDM_DISABLE"] == "1"
+def test_quiet_keeps_warnings_and_switches_off_progress_bars_and_trainer_bars():
+    assert _after_flags("quiet=True, verbose=False") == ["WARNING", "True", "warning", "1"]
 
 
-def test_no_flag_changes_nothing(restore_logging):
-    level = logging.getLogger().level
-    apply_verbosity(argparse.Namespace(quiet=False, verbose=False))
-    assert logging.getLogger().level == level
+def test_no_flag_changes_nothing():
+    assert _after_flags("quiet=False, verbose=False") == ["WARNING", "False", "passive", "None"]
     apply_verbosity(["--not", "a", "namespace"])  # training hands run_command an argv list
 
 
