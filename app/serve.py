@@ -163,6 +163,11 @@ def resolve(args: argparse.Namespace) -> tuple[ModelChoice, tuple[str, str] | No
         if not sep or not user or not password:
             raise UsageError("--auth must be USER:PASS with a non-empty user and password")
         auth = (user, password)
+    if args.base_model is None and not DEMO_BASE.exists():
+        raise UsageError(
+            "the demo models come only with a checkout of zhongli (assets/models/): give "
+            "--base-model and --adapter or --tuned-model"
+        )
     if args.base_model is None:
         if args.tuned_model or args.adapter:
             base = str(DEMO_BASE)

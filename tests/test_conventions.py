@@ -160,3 +160,11 @@ def test_app_root_path_must_be_a_path_or_url():
     args = serve.make_parser().parse_args(["--root-path", "zhongli"])
     with pytest.raises(UsageError, match="--root-path zhongli: must start with /"):
         serve.resolve(args)
+
+
+def test_app_without_the_demo_models_asks_for_a_model(monkeypatch, tmp_path):
+    from app import serve
+
+    monkeypatch.setattr(serve, "DEMO_BASE", tmp_path / "demo-base")  # as in an installed copy
+    with pytest.raises(UsageError, match="demo models come only with a checkout"):
+        serve.resolve(serve.make_parser().parse_args([]))
