@@ -28,10 +28,12 @@ from zhongli.cli import main as zhongli_main
 HEAVY = ("torch", "vllm", "gradio", "deepspeed", "transformers")
 
 
-def _run_python(code: str, cwd: Path = REPO_ROOT) -> str:
-    run = subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+def _run_in(folder: Path, *command: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120)
+
+
+def _run_python(code: str) -> str:
+    run = _run_in(REPO_ROOT, sys.executable, "-c", code)
     assert run.returncode == 0, run.stderr
     return run.stdout
 
@@ -161,64 +163,32 @@ def test_base_install_in_a_fresh_venv_scores_from_any_folder(tmp_path):
     (elsewhere / "completions.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
     )
-    run = subprocess.run(
-        [
-            zhongli,
-            "rewards",
-            "score",
-            "--input",
-            "completions.jsonl",
-            "--output",
-            "scored.csv",
-            "-q",
-        ],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _run_in(elsewhere, zhongli, "rewards", "score", "--input", "completions.jsonl",
+                  "--output", "scored.csv", "-q")  # fmt: skip
     assert run.returncode == 0, run.stderr
     with open(elsewhere / "scored.csv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == [
-        "id",
-        "answer",
-        "correctness",
-        "format",
-        "reasoning",
-        "neutrality",
-        "total",
-    ]
-    assert [(r["id"], r["answer"], r["correctness"]) for r in rows] == [
-        ("q1", "B", "1"),
-        ("q2", "A", "0"),
-    ]
+    assert list(rows[0]) == ["id", "answer", "correctness", "format", "reasoning", "neutrality", "total"]  # fmt: skip
+    assert [(r["id"], r["answer"], r["correctness"]) for r in rows] == [("q1", "B", "1"), ("q2", "A", "0")]  # fmt: skip
     assert float(rows[0]["total"]) > float(rows[1]["total"])
 
-    missing = subprocess.run(
-        [zhongli, "training", "grpo", "--help"], cwd=elsewhere, capture_output=True, text=True
-    )
+    missing = _run_in(elsewhere, zhongli, "training", "grpo", "--help")
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
         "python -m training grpo: failed: trl is not installed; this command needs "
         "pip install 'zhongli[train]' (or zhongli[all])"
     ]
 
-    out = subprocess.run(
-        [
-            python,
-            "-c",
-            "import sys, rewards.trl, mcq.paths\n"
-            "funcs = rewards.trl.reward_funcs('default')\n"
-            "values = [v for f in funcs for v in f(prompts=['q'], completions=['答案：B'], correct_answer=['B'])]\n"
-            "assert all(isinstance(v, float) for v in values), values\n"
-            "print(len(values), min(values) >= 0 and max(values) <= 1, mcq.paths.ASSETS.name,"
-            " [m for m in ('torch', 'transformers') if m in sys.modules])",
-        ],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = _run_in(
+        elsewhere,
+        python,
+        "-c",
+        "import sys, rewards.trl, mcq.paths\n"
+        "funcs = rewards.trl.reward_funcs('default')\n"
+        "values = [v for f in funcs for v in f(prompts=['q'], completions=['答案：B'], correct_answer=['B'])]\n"
+        "assert all(isinstance(v, float) for v in values), values\n"
+        "print(len(values), min(values) >= 0 and max(values) <= 1, mcq.paths.ASSETS.name,"
+        " [m for m in ('torch', 'transformers') if m in sys.modules])",
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["4", "True", "_assets", "[]"]
