@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements-cpu.txt requirements-gpu.txt requirements-
 	@# PyPI's torchvision/torchaudio/torchcodec do not match the CPU torch and break
 	@# `import transformers` model classes ("operator torchvision::nms does not exist").
 	$(if $(HAS_GPU),,$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec)
-	$(PY) -c "import torch, transformers, trl, peft, vllm, gradio, jieba; from transformers import Qwen2ForCausalLM; print('zhongli: environment ready, torch', torch.__version__, 'vllm', vllm.__version__)"
+	$(PY) -c "import torch, transformers, trl, peft, vllm, gradio, jieba, zhongli; from transformers import Qwen2ForCausalLM; print('zhongli', zhongli.__version__, 'environment ready, torch', torch.__version__, 'vllm', vllm.__version__)"
 	@touch $(STAMP)
 
 install: $(STAMP)
