@@ -1,4 +1,4 @@
-"""Command line: ``python -m evals {score,compare,sample,neutrality,probe,rewards,demo-report}``.
+"""Command line: ``python -m evals {score,compare,sample,neutrality,probe,rewards,audit,demo-report}``.
 
 Each subcommand is a module with ``make_parser(subparsers=None)`` + ``main(args)`` (listed in
 :data:`COMMANDS`); :func:`mcq.cli.run_command` maps the outcome to the exit code: 0 ok,
@@ -25,6 +25,7 @@ COMMANDS = (
     "evals.commands.neutrality",
     "evals.commands.probe",
     "evals.commands.rewards",
+    "evals.commands.audit",
     "evals.demo",
 )
 
@@ -38,6 +39,7 @@ examples:
   python -m evals neutrality --input runs/tuned/detailed_results.csv --top 15
   python -m evals probe --preset my-preset.yaml --strict   # degenerate answers vs a good one
   python -m evals rewards --pairs assets/data/preference_pairs.jsonl --output-dir runs/judge
+  python -m evals audit runs/demo-cpu  # a GRPO run's watch record; exit 3 when it was flagged
   python -m evals demo-report          # regenerates docs/report-demo/ from the demo models
 """
 

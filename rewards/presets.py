@@ -18,6 +18,7 @@ A component listed under ``components`` that is not registered may be built by a
 (:mod:`rewards.learned`) or ``judge``.
 
 The shipped presets live in ``assets/rewards/``; any other YAML file can be named by path.
+Examples in ``assets/rewards/examples/`` (not listed as shipped) can also be named without it.
 """
 
 from __future__ import annotations
@@ -123,7 +124,25 @@ def load_preset(name_or_path: str | os.PathLike[str] | Preset = "default") -> Pr
     """
     if isinstance(name_or_path, Preset):
         return name_or_path
-    return _load_file(*asset_file(os.fspath(name_or_path), PRESET_DIR, "reward preset"))
+    return _load_file(
+        *asset_file(_example_path(os.fspath(name_or_path)), PRESET_DIR, "reward preset")
+    )
+
+
+def _example_path(text: str) -> str:
+    """An example preset named without its folder (``length_hedge``, ``examples/length_hedge``)
+    is found in ``assets/rewards/examples/``; anything else is returned as given.
+
+    Example:
+        >>> Path(_example_path("length_hedge")).parent.name
+        'examples'
+    """
+    if text.endswith((".yaml", ".yml")) or Path(text).expanduser().exists():
+        return text
+    for candidate in (PRESET_DIR / f"{text}.yaml", PRESET_DIR / "examples" / f"{text}.yaml"):
+        if candidate.is_file():
+            return str(candidate)
+    return text
 
 
 @lru_cache(maxsize=32)

@@ -1,0 +1,104 @@
+"""The plots of ``evals audit``: reward against held-out accuracy, and detector shares."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.plots import COLOURS, GOLD_COLOUR, _save, _style
+
+__all__ = ["detector_shares", "reward_and_accuracy"]
+
+
+def reward_and_accuracy(record: Any, path: Path) -> Path:
+    """Reward (total and each ``rewards/<c>/mean``) and held-out accuracy with its 95% band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context(_style()):
+        fig, ax = plt.subplots(figsize=(8.5, 4.4))
+        _plot(ax, record.series("reward"), "reward (total)", color="black", linewidth=2.0)
+        components = sorted(
+            {
+                k
+                for m in record.metrics
+                for k in m
+                if k.startswith("rewards/") and k.endswith("/mean")
+            }
+        )
+        for colour, key in zip(COLOURS[1:] * 4, components, strict=False):
+            _plot(ax, record.series(key), key.split("/")[1], color=colour, linewidth=1, alpha=0.6)
+        accuracy = record.series("eval/accuracy")
+        if accuracy:
+            _plot(ax, accuracy, "held-out accuracy", color=COLOURS[0], linewidth=2.2)
+            low = dict(record.series("eval/accuracy_ci_low"))
+            high = dict(record.series("eval/accuracy_ci_high"))
+            band = [(s, low[s], high[s]) for s, _ in accuracy if s in low and s in high]
+            if band:
+                steps, lo, hi = zip(*band, strict=True)
+                ax.fill_between(steps, lo, hi, color=COLOURS[0], alpha=0.18, label="95% interval")
+        else:
+            ax.text(
+                0.5,
+                0.92,
+                "held-out accuracy not logged",
+                ha="center",
+                transform=ax.transAxes,
+                color=GOLD_COLOUR,
+            )
+        ax.set_ylim(-0.02, 1.05)
+        ax.set_xlabel("step")
+        ax.set_ylabel("reward / accuracy")
+        ax.set_title("Reward vs held-out accuracy")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        fig.tight_layout()
+        return _save(fig, path)
+
+
+def detector_shares(record: Any, detectors: Sequence[str], path: Path) -> Path:
+    """Each ``watch/<detector>`` share over steps; an alarm's threshold as a dotted line and
+    its step as a marker."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = list(COLOURS) + ["#17becf", "#bcbd22", "#8c564b", "#e377c2", "#7f7f7f", "#d62728"]
+    with matplotlib.rc_context(_style()):
+        fig, ax = plt.subplots(figsize=(8.5, 4.4))
+        for colour, name in zip(colours * 2, detectors, strict=False):
+            _plot(ax, record.series(f"watch/{name}"), name, color=colour, linewidth=1.5)
+            alarms = [a for a in record.alarms if a.get("detector") == name]
+            if alarms and isinstance(alarms[0].get("threshold"), int | float):
+                ax.axhline(alarms[0]["threshold"], color=colour, linestyle=":", linewidth=1)
+            if alarms and isinstance(alarms[0].get("value"), int | float):
+                ax.plot(
+                    [alarms[0]["step"]],
+                    [alarms[0]["value"]],
+                    marker="X",
+                    markersize=10,
+                    color=colour,
+                    linestyle="none",
+                )
+        ax.set_xlabel("step")
+        ax.set_ylabel("share (dotted: alarm threshold; ✕: first alarm)")
+        ax.set_title("Watch: detector shares of sampled completions")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        fig.tight_layout()
+        return _save(fig, path)
+
+
+def _plot(ax: Any, points: list[tuple[int, float]], label: str, **style: Any) -> None:
+    if points:
+        steps, values = zip(*points, strict=True)
+        ax.plot(
+            steps,
+            values,
+            marker="o" if len(points) < 30 else None,
+            markersize=3,
+            label=label,
+            **style,
+        )
