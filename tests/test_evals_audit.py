@@ -224,3 +224,37 @@ def test_the_example_preset_pays_hedge_spam_and_padding_above_a_good_answer():
         rewards.score(REASONED, SAMPLE, "default").total
         > rewards.score(probe.hedge_spam(SAMPLE, REASONED), SAMPLE, "default").total
     )  # what default refuses, length_hedge pays
+
+
+# ------------------------------------------------------------------ training curves
+def test_training_curves_draws_accuracy_and_watch_panels_when_logged(tmp_path):
+    from PIL import Image
+
+    from training.curves import main as curves_main
+    from training.curves import make_parser as curves_parser
+
+    history = [
+        {"step": s, "loss": 0.1, "reward": 0.3 + 0.05 * s, "watch/hedge_spam": 0.1 * s}
+        | (
+            {"eval/accuracy": 0.5, "eval/accuracy_ci_low": 0.35, "eval/accuracy_ci_high": 0.65}
+            if s % 2
+            else {}
+        )
+        for s in range(1, 6)
+    ]
+    for name, entries in (
+        ("watched", history),
+        ("plain", [{"step": 1, "loss": 0.1, "reward": 0.3}]),
+    ):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "trainer_state.json").write_text(
+            json.dumps({"global_step": 5, "log_history": entries}), "utf-8"
+        )
+        assert curves_main(curves_parser().parse_args(["--input", str(run)])) == 0
+    watched = Image.open(tmp_path / "watched" / "curves.png")
+    plain = Image.open(tmp_path / "plain" / "curves.png")
+    assert "Held-out accuracy" in watched.info["Description"]
+    assert "Watch: detector shares" in watched.info["Description"]
+    assert "Held-out accuracy" not in plain.info["Description"]
+    assert watched.size[1] > plain.size[1] * 1.3  # a third row of panels

@@ -5,7 +5,9 @@ component, as TRL logs them under ``rewards/<name>/mean``), KL to the reference 
 ``beta`` > 0 logs it), loss, and completion length. A reward-model run (``training rm``, told
 apart by TRL's ``accuracy``/``margin`` metrics): loss, pairwise accuracy, margin (chosen minus
 rejected score), and the scores' mean with their min-max band; each with its ``eval_`` points
-where an eval strategy logged them.
+where an eval strategy logged them. A GRPO run that logged held-out accuracy (``eval/*``) or
+the watch (``watch/*``) gets two more panels: accuracy with its 95% interval beside the reward,
+and each detector's share of the sampled completions.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from mcq.files import refuse_overwrite
 
 __all__ = [
     "find_trainer_state",
+    "has_watch_panels",
     "is_reward_model_run",
     "load_history",
     "main",
@@ -90,9 +93,17 @@ def plot_curves(history: list[dict[str, float]], out: str | Path, title: str = "
     import matplotlib.pyplot as plt
 
     out = Path(out)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
-    (_rm_panels if is_reward_model_run(history) else _grpo_panels)(axes.flat, history)
-    for ax in axes[1]:
+    rm_run = is_reward_model_run(history)
+    watched = not rm_run and has_watch_panels(history)
+    rows = 3 if watched else 2
+    fig, axes = plt.subplots(rows, 2, figsize=(11, 3.75 * rows), sharex=True)
+    if rm_run:
+        _rm_panels(axes.flat, history)
+    else:
+        _grpo_panels(list(axes.flat)[:4], history)
+    if watched:
+        _watch_panels(list(axes.flat)[4:], history)
+    for ax in axes[-1]:
         ax.set_xlabel("step")
     for ax in axes.flat:
         ax.grid(alpha=0.3)
@@ -139,6 +150,56 @@ def _grpo_panels(axes: Any, history: list[dict[str, float]]) -> None:
 
     _mean_and_band(length_ax, history, "completions/{}_length")
     length_ax.set_title("Completion length (tokens)")
+
+
+def has_watch_panels(history: list[dict[str, float]]) -> bool:
+    """True when a GRPO run logged held-out accuracy (``eval/*``) or the watch (``watch/*``):
+    two more panels are drawn.
+
+    Example:
+        >>> has_watch_panels([{"step": 1, "reward": 0.6, "watch/repetition": 0.0}])
+        True
+        >>> has_watch_panels([{"step": 1, "reward": 0.6}])
+        False
+    """
+    return any(key.startswith(("eval/", "watch/")) for entry in history for key in entry)
+
+
+def _watch_panels(axes: Any, history: list[dict[str, float]]) -> None:
+    accuracy_ax, watch_ax = axes
+    if _line(accuracy_ax, history, "eval/accuracy", "held-out accuracy", linewidth=2.2):
+        spans = [
+            (e["step"], e["eval/accuracy_ci_low"], e["eval/accuracy_ci_high"])
+            for e in history
+            if "eval/accuracy_ci_low" in e and "eval/accuracy_ci_high" in e
+        ]
+        if spans:
+            steps, low, high = zip(*spans, strict=True)
+            accuracy_ax.fill_between(steps, low, high, alpha=0.2, label="95% interval")
+        _line(accuracy_ax, history, "reward", "reward (total)", color="black", alpha=0.5)
+        accuracy_ax.legend(fontsize=8)
+    else:
+        accuracy_ax.text(
+            0.5,
+            0.5,
+            "held-out accuracy not logged (eval_share 0)",
+            ha="center",
+            va="center",
+            transform=accuracy_ax.transAxes,
+        )
+    accuracy_ax.set_ylim(-0.05, 1.05)
+    accuracy_ax.set_title("Held-out accuracy (greedy, 95% interval)")
+
+    shown = False
+    for key in sorted({k for entry in history for k in entry if k.startswith("watch/")}):
+        shown = _line(watch_ax, history, key, key.split("/", 1)[1]) or shown
+    if shown:
+        watch_ax.legend(fontsize=7, ncol=2)
+    else:
+        watch_ax.text(
+            0.5, 0.5, "watch not logged", ha="center", va="center", transform=watch_ax.transAxes
+        )
+    watch_ax.set_title("Watch: detector shares of sampled completions")
 
 
 def is_reward_model_run(history: list[dict[str, float]]) -> bool:
@@ -206,7 +267,7 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
     parser = command_parser(
         subparsers,
         "curves",
-        help="plot a run's curves: reward, KL, loss and length (grpo); loss, accuracy, margin (rm)",
+        help="plot a run's curves: reward, KL, loss, length, held-out accuracy, watch (grpo); loss, accuracy, margin (rm)",
         description=__doc__.splitlines()[0].split(": ", 1)[1],
         epilog=EPILOG,
         prog="python -m training curves",
