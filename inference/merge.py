@@ -28,17 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import mcq
+from inference.generation.fingerprints import fingerprint
 from inference.generation.results import (
     DETAILED,
     MANIFEST,
     PROVENANCE,
     SUBMISSION,
     csv_text,
+    describe_changes,
     read_detailed_results,
     write_manifest,
     write_submission,
 )
-from inference.generation.settings import describe_changes, fingerprint, part_range
+from inference.generation.settings import part_range
 from mcq import LETTERS, Question
 from mcq.cli import command_parser
 from mcq.errors import UsageError

@@ -4,7 +4,7 @@
 process, so tests, the CLI and the app share one loaded model. Every method takes chat
 conversations built by :func:`mcq.build_messages`:
 
-- ``chat(conversations, temperature=, max_new_tokens=, n=, seed=, lora=)`` -> one list of
+- ``chat(conversations, temperature=, top_p=, max_new_tokens=, n=, seed=, lora=)`` -> one list of
   :class:`Generation` per conversation;
 - ``choose(conversations, choices=("A", "B", "C", "D"))`` -> one letter per conversation, the
   model's pick when it may only write one of ``choices`` right after ``答案：`` (vLLM: structured

@@ -66,6 +66,7 @@ class Backend(Protocol):
         conversations: Sequence[Conversation],
         *,
         temperature: float = 0.0,
+        top_p: float = 1.0,
         max_new_tokens: int = 512,
         n: int = 1,
         seed: int | Sequence[int | None] | None = None,

@@ -56,16 +56,32 @@ class TransformersBackend:
             torch_dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
         else:
             torch_dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
+        tokenizer = AutoTokenizer.from_pretrained(model)
         lm = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype).to(self.device)
         if adapter is not None:
             from peft import PeftModel
 
             lm = PeftModel.from_pretrained(lm, adapter)
-        self.lm = lm.eval()
+        self._attach(lm.eval(), tokenizer, max_model_len)
+
+    @classmethod
+    def from_loaded(
+        cls, lm: Any, tokenizer: Any, *, batch_size: int = 16, max_model_len: int | None = None
+    ) -> TransformersBackend:
+        """A backend over a model already in memory (a policy being trained, with its adapter
+        active), on the model's device. The caller puts it in eval mode and back."""
+        backend = cls.__new__(cls)
+        backend.model, backend.adapter, backend.batch_size = None, None, batch_size
+        backend.device = next(lm.parameters()).device
+        backend._attach(lm, tokenizer, max_model_len)
+        return backend
+
+    def _attach(self, lm: Any, tokenizer: Any, max_model_len: int | None) -> None:
+        self.tokenizer = tokenizer
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.lm = lm
         positions = getattr(lm.config, "max_position_embeddings", None)
         limits = [int(x) for x in (positions, max_model_len) if x]
         # Past its positions a model only warns and degrades: the context ends there.
@@ -129,6 +145,7 @@ class TransformersBackend:
         conversations: Sequence[Conversation],
         *,
         temperature: float = 0.0,
+        top_p: float = 1.0,
         max_new_tokens: int = 512,
         n: int = 1,
         seed: int | Sequence[int | None] | None = None,
@@ -152,7 +169,7 @@ class TransformersBackend:
                 processors = []
                 if temperature > 0:
                     processors.append(
-                        _SeededSampling([s for _, s in part], temperature, self.device)
+                        _SeededSampling([s for _, s in part], temperature, self.device, top_p)
                     )
                 out = self.lm.generate(
                     **batch,
@@ -273,11 +290,17 @@ class _SeededSampling:
     """
 
     def __init__(
-        self, seeds: Sequence[int | None], temperature: float, device: torch.device
+        self,
+        seeds: Sequence[int | None],
+        temperature: float,
+        device: torch.device,
+        top_p: float = 1.0,
     ) -> None:
         import torch
+        from transformers import TopPLogitsWarper
 
         self.temperature = temperature
+        self.top_p = TopPLogitsWarper(top_p) if top_p < 1.0 else None
         self.generators = []
         for seed in seeds:
             generator = torch.Generator(device=device)
@@ -290,7 +313,10 @@ class _SeededSampling:
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         import torch
 
-        probs = torch.softmax(scores.float() / self.temperature, dim=-1)
+        logits = scores.float() / self.temperature
+        if self.top_p is not None:  # the nucleus, as vLLM's top_p keeps it
+            logits = self.top_p(input_ids, logits)
+        probs = torch.softmax(logits, dim=-1)
         picks = torch.stack(
             [torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.generators)]
         )

@@ -160,6 +160,7 @@ class VLLMBackend:
         conversations: Sequence[Conversation],
         *,
         temperature: float = 0.0,
+        top_p: float = 1.0,
         max_new_tokens: int = 512,
         n: int = 1,
         seed: int | Sequence[int | None] | None = None,
@@ -175,6 +176,7 @@ class VLLMBackend:
             SamplingParams(
                 n=n,
                 temperature=temperature,
+                top_p=top_p,
                 max_tokens=max_new_tokens,
                 seed=s,
                 ignore_eos=ignore_eos,

@@ -3,10 +3,11 @@
 ``inference.generate(settings, questions, output_dir)`` (:func:`~inference.generation.run.generate`)
 is the API; ``python -m inference generate`` (:mod:`inference.generation.cli`) builds its
 :class:`GenerationSettings` from flags. The modules: :mod:`~inference.generation.settings` (the
-request and run.json), :mod:`~inference.generation.results` (the files),
+request, its flags and run.json), :mod:`~inference.generation.fingerprints` (input, weights,
+tokenizer, seeds), :mod:`~inference.generation.results` (the files),
 :mod:`~inference.generation.answering` (one chunk: generate, extract, score, vote),
-:mod:`~inference.generation.run` (check, resume, write) and :mod:`~inference.generation.parallel`
-(data-parallel worker processes).
+:mod:`~inference.generation.plan` (check, resume), :mod:`~inference.generation.run` (answer,
+write) and :mod:`~inference.generation.parallel` (shards and data-parallel worker processes).
 
 For every question: ask the model (``mcq.build_messages`` with the ``prompt`` variant),
 extract the letter (``mcq.extract_answer``), score the answer with a rewards preset, and, where
@@ -38,25 +39,19 @@ id, so a resumed run writes the same files as an uninterrupted one. A kill loses
 chunk in progress.
 """
 
+from inference.generation.fingerprints import fingerprint, question_seed
 from inference.generation.results import (
     BASE_COLUMNS,
     DETAILED,
     MANIFEST,
     SUBMISSION,
+    describe_changes,
     read_detailed_results,
     submission_name,
     write_submission,
 )
 from inference.generation.run import GenerationSummary, generate
-from inference.generation.settings import (
-    GenerationSettings,
-    RunManifest,
-    describe_changes,
-    fingerprint,
-    parse_engine_args,
-    part_range,
-    question_seed,
-)
+from inference.generation.settings import GenerationSettings, parse_engine_args, part_range
 
 __all__ = [
     "BASE_COLUMNS",
@@ -65,7 +60,6 @@ __all__ = [
     "SUBMISSION",
     "GenerationSettings",
     "GenerationSummary",
-    "RunManifest",
     "describe_changes",
     "fingerprint",
     "generate",

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 import mcq
 from inference.backends import Backend, Generation
+from inference.generation.fingerprints import question_seed
 from inference.generation.results import CONSTRAINED, EXTRACTED, format_score
-from inference.generation.settings import RunManifest, question_seed
+from inference.generation.settings import GenerationSettings
 from mcq import LETTERS, Question
 from mcq.errors import UsageError
 
@@ -68,7 +69,7 @@ class Answerer:
     def __init__(
         self,
         backend: Backend,
-        settings: RunManifest,
+        settings: GenerationSettings,
         preset: Preset,
         components: list[str],
         prompt: mcq.Prompt,
@@ -122,10 +123,10 @@ class Answerer:
         else:
             generations = self.backend.chat(
                 conversations,
-                temperature=s.temperature,
                 max_new_tokens=s.max_new_tokens,
                 n=s.samples,
                 seed=[question_seed(s.seed, q.id) for q in questions],
+                **s.sampling_kwargs(),
             )
         self.generation_seconds += time.perf_counter() - started
         self.generated_tokens += sum(g.num_tokens for gens in generations for g in gens)

@@ -8,16 +8,21 @@ API. What the run writes is described in :mod:`inference.generation`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import mcq
 from inference.generation.parallel import WorkerFailed
-from inference.generation.run import check_request, generate
+from inference.generation.plan import plan
+from inference.generation.run import execute
 from inference.generation.settings import (
-    DEFAULT_SAMPLING_TEMPERATURE,
     GenerationSettings,
+    bounds_error,
+    flag_of,
     parse_engine_args,
-    parse_part,
+    resolve,
 )
 from mcq.cli import command_parser
 from mcq.files import add_input_limit_argument, apply_input_arguments
@@ -61,54 +66,18 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
     return parser
 
 
-def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
-    """The :class:`GenerationSettings` the flags ask for (``--engine-arg`` strings parsed)."""
-    return GenerationSettings(
-        model=args.model,
-        adapter=args.adapter,
-        backend=args.backend,
-        samples=args.samples,
-        temperature=args.temperature,
-        max_new_tokens=args.max_new_tokens,
-        constrained=args.constrained,
-        seed=args.seed,
-        preset=args.preset,
-        prompt=args.prompt,
-        chunk_size=args.chunk_size,
-        engine_args=parse_engine_args(args.engine_arg),
-        tensor_parallel_size=args.tensor_parallel_size,
-        data_parallel_size=args.data_parallel_size,
-        part=args.part,
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run ``generate`` with parsed flags: 0 done, 1 a data-parallel worker failed.
-
-    Raises :class:`mcq.errors.UsageError` (exit 2 through :func:`mcq.cli.run_command`) for
-    mistakes the user can fix; every check happens before anything is written.
-    """
-    settings = settings_from_args(args)
-    check_request(settings)  # a wrong --model is reported before a big input is read
-    apply_input_arguments(args)
-    questions = mcq.load_test(args.input, skip_invalid=args.skip_invalid)
-    try:
-        generate(settings, questions, args.output_dir, inputs=[args.input])
-    except WorkerFailed as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``generate`` options to ``parser``."""
-    d = GenerationSettings(model="")
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="model folder or hub id (merged model, or the adapter's base)",
-    )
-    parser.add_argument("--adapter", help="PEFT LoRA adapter folder applied on top of --model")
+    """Add the ``generate`` options: one per :class:`GenerationSettings` field, then the run's."""
+    defaults = GenerationSettings(model="")
+    for item in dataclasses.fields(GenerationSettings):
+        kwargs = dict(item.metadata["argparse"])
+        if "type" in kwargs:
+            kwargs["type"] = _checked_type(item, kwargs["type"])
+        if kwargs.get("action") == "append":
+            kwargs["default"] = []
+        elif not kwargs.get("required"):
+            kwargs["default"] = getattr(defaults, item.name)
+        parser.add_argument(flag_of(item), dest=item.name, help=item.metadata["help"], **kwargs)
     parser.add_argument(
         "--input",
         required=True,
@@ -120,109 +89,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output-dir", required=True, help="where submission.csv and detailed_results.csv go"
     )
     parser.add_argument(
-        "--backend",
-        choices=("auto", "vllm", "transformers"),
-        default=d.backend,
-        help="generation backend; auto = vLLM when installed (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--samples",
-        type=_positive_int,
-        default=d.samples,
-        help="answers drawn per question; >1 takes the majority letter (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--temperature",
-        type=_non_negative_float,
-        default=None,
-        help=f"sampling temperature (default: 0 = greedy with --samples 1, "
-        f"{DEFAULT_SAMPLING_TEMPERATURE} with more samples)",
-    )
-    parser.add_argument(
-        "--max-new-tokens",
-        type=_positive_int,
-        default=d.max_new_tokens,
-        help="longest answer in tokens (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--constrained",
-        action="store_true",
-        help="no free text: every answer is the model's pick when it may only write "
-        "A-D after '答案：' (answer_source=constrained, response=the letter)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=d.seed,
-        help="base seed; each question samples with a seed made from it and its id (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--preset",
-        default=d.preset,
-        help="rewards preset for the score columns (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--prompt",
-        default=d.prompt,
-        metavar="NAME|PATH",
-        help="prompt variant: a name in assets/prompts/ (default, fewshot) or a YAML file "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--chunk-size",
-        type=_positive_int,
-        default=d.chunk_size,
-        help="questions per batch and per checkpoint of detailed_results.csv (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--tensor-parallel-size",
-        type=_positive_int,
-        default=d.tensor_parallel_size,
-        help="vLLM: split each model over this many GPUs (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--data-parallel-size",
-        type=_positive_int,
-        default=d.data_parallel_size,
-        help="run this many engines, each on its own GPUs (x tensor-parallel-size), "
-        "on interleaved chunks (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--engine-arg",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra engine argument, repeatable; VALUE is JSON or text, e.g. "
-        "max_model_len=2048, gpu_memory_utilization=0.85, batch_size=32 (transformers)",
-    )
-    parser.add_argument(
         "--skip-invalid", action="store_true", help="drop invalid input rows instead of stopping"
     )
-    parser.add_argument(
-        "--part",
-        type=_part,
-        metavar="K/N",
-        help="answer only the K-th (1..N) of N contiguous slices of the input, e.g. 2/4 on the "
-        "second of four machines; join the folders with `python -m inference merge`",
-    )
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def settings_from_args(args: argparse.Namespace) -> GenerationSettings:
+    """The :class:`GenerationSettings` the flags ask for (``--engine-arg`` strings parsed)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(GenerationSettings)}
+    values["engine_args"] = parse_engine_args(values["engine_args"])
+    return GenerationSettings(**values)
 
 
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+def main(args: argparse.Namespace) -> int:
+    """Run ``generate`` with parsed flags: 0 done, 1 a data-parallel worker failed.
 
-
-def _part(text: str) -> tuple[int, int]:
+    Raises :class:`mcq.errors.UsageError` (exit 2 through :func:`mcq.cli.run_command`) for
+    mistakes the user can fix; every check happens before anything is written.
+    """
+    settings = resolve(
+        settings_from_args(args)
+    )  # a wrong --model is reported before the input is read
+    apply_input_arguments(args)
+    questions = mcq.load_test(args.input, skip_invalid=args.skip_invalid)
     try:
-        return parse_part(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+        execute(plan(settings, questions, args.output_dir, inputs=[args.input]))
+    except WorkerFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _checked_type(item: dataclasses.Field, kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type`` that reads ``kind`` and enforces the field's bounds."""
+
+    def read(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError as err:
+            if kind in (int, float):
+                raise  # argparse says "invalid int value: 'x'"
+            raise argparse.ArgumentTypeError(str(err)) from None
+        problem = bounds_error(item, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    read.__name__ = kind.__name__  # argparse names it in "invalid int value"
+    return read

@@ -6,7 +6,8 @@ starts ``python -m inference.generation.parallel JOB RANK`` once per engine. Wor
 answers chunks ``rank, rank + size, ...`` into ``.shards/rank-<rank>/`` (its own run.json and
 detailed_results.csv, plus a stats.json the main process reads for the progress bar). When all
 have finished, the main process merges the shards and writes the usual files; a rerun after a
-failure resumes from the shards.
+failure resumes from the shards (with any number of workers). Everything about shards and
+workers is in this module.
 """
 
 from __future__ import annotations
@@ -14,31 +15,56 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from inference.generation.results import DETAILED, append_rows, csv_text, read_detailed_results
-from inference.generation.run import (
-    SHARDS,
+from inference.generation.plan import (
     Plan,
     make_answerer,
     plan,
     prepare_output,
     progress,
-    shard_dir,
+    read_results,
 )
+from inference.generation.results import DETAILED, append_rows, csv_text, read_detailed_results
 from inference.generation.settings import GenerationSettings
 from mcq import Question
 from mcq.errors import UsageError
 from mcq.files import write_atomic
 from mcq.paths import REPO_ROOT
 
-__all__ = ["WorkerFailed", "run_data_parallel", "run_worker"]
+__all__ = [
+    "WorkerFailed",
+    "remove_shards",
+    "resume_from_shards",
+    "run_data_parallel",
+    "run_worker",
+    "shard_dir",
+]
 
+#: Where data-parallel workers keep their own results until the run is finished.
+SHARDS = ".shards"
 STATS = "stats.json"
 JOB = "job.json"
+
+
+def shard_dir(out: Path, rank: int) -> Path:
+    """The folder of data-parallel worker ``rank`` inside the output folder."""
+    return out / SHARDS / f"rank-{rank}"
+
+
+def resume_from_shards(checked: Plan) -> None:
+    """Count what the workers of an earlier, interrupted run finished as done (checked first)."""
+    for folder in sorted((checked.out / SHARDS).glob("rank-*")):
+        read_results(checked, folder)
+
+
+def remove_shards(out: Path) -> None:
+    """Delete the workers' folders once the run's own files hold all their rows."""
+    shutil.rmtree(out / SHARDS, ignore_errors=True)
 
 
 def run_data_parallel(checked: Plan) -> None:
@@ -47,8 +73,8 @@ def run_data_parallel(checked: Plan) -> None:
     Raises :class:`UsageError` when a worker failed; everything finished so far is kept in
     detailed_results.csv and the shards stay for the rerun.
     """
-    size = checked.request.data_parallel_size
-    groups = _device_groups(size, checked.request.tensor_parallel_size)
+    size = checked.settings.data_parallel_size
+    groups = _device_groups(size, checked.settings.tensor_parallel_size)
     prepare_output(checked)
     for rank in range(size):  # counts of an earlier, interrupted run are already in done
         (shard_dir(checked.out, rank) / STATS).unlink(missing_ok=True)
@@ -57,7 +83,7 @@ def run_data_parallel(checked: Plan) -> None:
         job,
         json.dumps(
             {
-                "settings": checked.request.to_dict(),
+                "settings": checked.settings.to_dict(),  # resolved: workers check nothing again
                 "size": size,
                 "output_dir": str(checked.out.resolve()),
                 "questions": [dataclasses.asdict(q) for q in checked.whole_input],
@@ -113,12 +139,14 @@ class WorkerFailed(RuntimeError):
 def run_worker(job_file: str | Path, rank: int) -> int:
     """A data-parallel worker: answer chunks ``rank, rank+size, ...`` into its shard folder."""
     job = json.loads(Path(job_file).read_text(encoding="utf-8"))
-    request = GenerationSettings.from_dict(job["settings"])
+    settings = GenerationSettings.from_dict(job["settings"])
     questions = [Question(**q) for q in job["questions"]]
-    checked = plan(request, questions, job["output_dir"], rank=rank, size=job["size"])
+    checked = plan(settings, questions, job["output_dir"])
     folder = shard_dir(checked.out, rank)
+    read_results(checked, folder)
     detailed = prepare_output(checked, folder)
-    todo = list(checked.chunks())
+    size = job["size"]  # this worker takes slices rank, rank + size, ...
+    todo = list(checked.chunks(checked.slices()[rank::size]))
     if not todo:
         return 0
     answerer = make_answerer(checked)
@@ -163,7 +191,7 @@ def _device_groups(size: int, per_worker: int) -> list[dict[str, str]]:
 def _worker_rows(checked: Plan) -> int:
     """Rows the workers of this run have written so far (from their stats.json)."""
     count = 0
-    for rank in range(checked.request.data_parallel_size):
+    for rank in range(checked.settings.data_parallel_size):
         try:
             stats = json.loads((shard_dir(checked.out, rank) / STATS).read_text())
         except (OSError, json.JSONDecodeError):

@@ -11,10 +11,11 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from inference.generation.settings import RunManifest, describe_changes
+from inference.generation.settings import recorded_defaults
 from mcq import LETTERS
 from mcq.errors import UsageError
 from mcq.files import write_atomic
@@ -31,6 +32,7 @@ __all__ = [
     "append_rows",
     "check_manifest",
     "csv_text",
+    "describe_changes",
     "format_score",
     "read_detailed_results",
     "submission_name",
@@ -148,8 +150,11 @@ def read_detailed_results(path: Path, columns: Sequence[str]) -> tuple[dict[str,
     return results, torn
 
 
-def check_manifest(path: Path, manifest: RunManifest, *, required: bool = False) -> None:
-    """Refuse to resume results that did not provably come from a run with ``manifest``."""
+def check_manifest(path: Path, manifest: Mapping[str, Any], *, required: bool = False) -> None:
+    """Refuse to resume results that did not provably come from a run with ``manifest``.
+
+    A setting missing from an older run.json counts as its default (it did not exist then).
+    """
     if not path.is_file():
         if required:
             raise UsageError(
@@ -161,9 +166,34 @@ def check_manifest(path: Path, manifest: RunManifest, *, required: bool = False)
         previous = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
         raise UsageError(f"{path}: unreadable ({err}); use another --output-dir") from err
-    detail = describe_changes(previous, manifest.manifest())
+    if not isinstance(previous, dict):
+        raise UsageError(
+            f"{path}: not a run.json of `inference generate`; use another --output-dir"
+        )
+    detail = describe_changes(recorded_defaults() | previous, manifest)
     if detail:
         raise UsageError(
             f"{path.parent} holds results of a different run ({detail}): "
             "rerun with the same settings to resume, or use another --output-dir"
         )
+
+
+def describe_changes(
+    old: Mapping[str, Any], new: Mapping[str, Any], keys: Iterable[str] | None = None
+) -> str:
+    """``"key old -> new"`` for up to three of ``keys`` (default: ``new``'s) whose values differ.
+
+    Empty when none differs. Example:
+        >>> describe_changes({"seed": 7, "model": "m"}, {"seed": 8, "model": "m"})
+        'seed 7 -> 8'
+    """
+    keys = list(new if keys is None else keys)
+    changed = [k for k in keys if old.get(k) != new.get(k)]
+    return ", ".join(
+        f"{k} {_short_value(old.get(k))} -> {_short_value(new.get(k))}" for k in changed[:3]
+    )
+
+
+def _short_value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,62 +1,121 @@
 """What a generation run is asked to do (:class:`GenerationSettings`) and what it recorded.
 
-:class:`GenerationSettings` is the typed request: the command line builds one from its flags,
-``evals demo-report`` and the benchmarks build one in code, data-parallel workers read one
-back from JSON. :class:`RunManifest` is the same request resolved (model folder made absolute,
-temperature chosen, preset and prompt loaded) plus the fingerprints of the input, the weights
-and the tokenizer: exactly the keys ``run.json`` holds, checked when a run is resumed.
+:class:`GenerationSettings` is the one request type: the command line builds it from flags that
+its fields declare (:func:`setting`), ``evals demo-report`` and the benchmarks build one in code,
+data-parallel workers read one back from JSON. :func:`resolve` checks it once and makes it
+concrete (model folder absolute, backend and temperature chosen); :func:`run_manifest` is the
+resolved settings plus the fingerprints of the input, prompt, weights and tokenizer: exactly the
+keys ``run.json`` holds, compared when a run is resumed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcq import LETTERS, Question
+from inference.generation.fingerprints import folder_fingerprints
 from mcq.errors import UsageError
+
+if TYPE_CHECKING:
+    from mcq import Prompt
 
 __all__ = [
     "DEFAULT_SAMPLING_TEMPERATURE",
     "GenerationSettings",
-    "RunManifest",
-    "describe_changes",
-    "fingerprint",
-    "folder_fingerprints",
+    "adapter_ref",
+    "bounds_error",
+    "flag_of",
+    "model_ref",
     "parse_engine_args",
     "parse_part",
     "part_range",
-    "question_seed",
+    "recorded_defaults",
+    "resolve",
+    "run_manifest",
+    "setting",
 ]
 
 DEFAULT_SAMPLING_TEMPERATURE = 0.7
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str,
+    flag: str | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    recorded: bool = True,
+    sampling: bool = False,
+    **argparse_kwargs: Any,
+) -> Any:
+    """A :class:`GenerationSettings` field that also declares its command-line flag.
+
+    ``help`` is the flag's help; ``flag`` defaults to ``--`` + the name with dashes; the bounds
+    (``above`` exclusive) are checked on the flag and by :func:`resolve`; ``recorded=False``
+    leaves it out of run.json (the results do not depend on it); ``sampling=True`` passes it by
+    name to the backend's ``chat``; the rest goes to ``add_argument`` (``type``, ``choices``...).
+    """
+    metadata = {
+        "help": help,
+        "flag": flag,
+        "bounds": (minimum, maximum, above),
+        "recorded": recorded,
+        "sampling": sampling,
+        "argparse": argparse_kwargs,
+    }
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def flag_of(item: dataclasses.Field) -> str:
+    """The command-line flag of a settings field, e.g. ``--max-new-tokens``."""
+    return item.metadata.get("flag") or "--" + item.name.replace("_", "-")
+
+
+def bounds_error(item: dataclasses.Field, value: Any) -> str | None:
+    """Why ``value`` is out of the field's bounds (``"must be at least 1, got 0"``), or None."""
+    minimum, maximum, above = item.metadata.get("bounds", (None, None, None))
+    if value is None:
+        return None
+    if above is not None and value <= above:
+        return f"must be above {above}, got {value}"
+    if minimum is not None and value < minimum:
+        return f"must be at least {minimum}, got {value}"
+    if maximum is not None and value > maximum:
+        return f"must be at most {maximum}, got {value}"
+    return None
+
+
+def parse_part(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> ``(k, n)``; ValueError unless ``1 <= k <= n``.
+
+    Example:
+        >>> parse_part(" 2/4 ")
+        (2, 4)
+    """
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise ValueError(f"expected K/N such as 1/4, got {text!r}")
+    k, n = int(match[1]), int(match[2])
+    if not 1 <= k <= n:
+        raise ValueError(f"K must be between 1 and N, got {k}/{n}")
+    return k, n
 
 
 @dataclass(frozen=True)
 class GenerationSettings:
     """Everything ``inference.generate`` needs besides the questions and the output folder.
 
-    Attributes:
-        model: A model folder or hub id (a merged model, or the adapter's base).
-        adapter: A PEFT LoRA adapter folder applied on top of ``model``.
-        backend: ``"vllm"``, ``"transformers"`` or ``"auto"`` (vLLM when installed).
-        samples: Answers drawn per question; more than one keeps the majority letter.
-        temperature: Sampling temperature; None = 0 (greedy) for one sample, else 0.7.
-        max_new_tokens: Longest answer in tokens.
-        constrained: Only the letter: the model's pick when it may write A-D after ``答案：``.
-        seed: Base seed; each question samples with a seed made from it and its id.
-        preset: Rewards preset (name or YAML path) for the score columns.
-        prompt: Prompt variant (name in assets/prompts/ or YAML path).
-        chunk_size: Questions per batch and per checkpoint of detailed_results.csv.
-        engine_args: Extra engine keyword arguments (``max_model_len``, ``batch_size``, ...).
-        tensor_parallel_size: vLLM: split each model over this many GPUs.
-        data_parallel_size: Engines run at once, each in its own process on its own GPUs.
-        part: ``(k, n)``: answer only the k-th (1-based) of n contiguous slices of the input.
+    Each field declares its flag and help (see :func:`setting`); ``python -m inference generate
+    --help`` lists them.
 
     Example:
         >>> s = GenerationSettings(model="Qwen/Qwen2.5-7B-Instruct", samples=5, part=(2, 3))
@@ -66,26 +125,104 @@ class GenerationSettings:
         '2/3'
     """
 
-    model: str
-    adapter: str | None = None
-    backend: str = "auto"
-    samples: int = 1
-    temperature: float | None = None
-    max_new_tokens: int = 512
-    constrained: bool = False
-    seed: int = 0
-    preset: str = "default"
-    prompt: str = "default"
-    chunk_size: int = 256
-    engine_args: Mapping[str, Any] = field(default_factory=dict)
-    tensor_parallel_size: int = 1
-    data_parallel_size: int = 1
-    part: tuple[int, int] | None = None
+    model: str = setting(
+        help="model folder or hub id (merged model, or the adapter's base)", required=True
+    )
+    adapter: str | None = setting(None, help="PEFT LoRA adapter folder applied on top of --model")
+    backend: str = setting(
+        "auto",
+        help="generation backend; auto = vLLM when installed (default: %(default)s)",
+        choices=("auto", "vllm", "transformers"),
+    )
+    samples: int = setting(
+        1,
+        help="answers drawn per question; >1 takes the majority letter (default: %(default)s)",
+        type=int,
+        minimum=1,
+    )
+    temperature: float | None = setting(
+        None,
+        help=f"sampling temperature (default: 0 = greedy with --samples 1, "
+        f"{DEFAULT_SAMPLING_TEMPERATURE} with more samples)",
+        type=float,
+        minimum=0,
+        sampling=True,
+    )
+    top_p: float = setting(
+        1.0,
+        help="nucleus sampling: draw only from the likeliest tokens whose probabilities add up "
+        "to this share (default: %(default)s = all tokens)",
+        type=float,
+        above=0,
+        maximum=1,
+        sampling=True,
+    )
+    max_new_tokens: int = setting(
+        512, help="longest answer in tokens (default: %(default)s)", type=int, minimum=1
+    )
+    constrained: bool = setting(
+        False,
+        help="no free text: every answer is the model's pick when it may only write "
+        "A-D after '答案：' (answer_source=constrained, response=the letter)",
+        action="store_true",
+    )
+    seed: int = setting(
+        0,
+        help="base seed; each question samples with a seed made from it and its id "
+        "(default: %(default)s)",
+        type=int,
+    )
+    preset: str = setting(
+        "default", help="rewards preset for the score columns (default: %(default)s)"
+    )
+    prompt: str = setting(
+        "default",
+        help="prompt variant: a name in assets/prompts/ (default, fewshot) or a YAML file "
+        "(default: %(default)s)",
+        metavar="NAME|PATH",
+    )
+    chunk_size: int = setting(
+        256,
+        help="questions per batch and per checkpoint of detailed_results.csv "
+        "(default: %(default)s)",
+        type=int,
+        minimum=1,
+    )
+    engine_args: Mapping[str, Any] = setting(
+        {},
+        flag="--engine-arg",
+        help="extra engine argument, repeatable; VALUE is JSON or text, e.g. "
+        "max_model_len=2048, gpu_memory_utilization=0.85, batch_size=32 (transformers)",
+        action="append",
+        metavar="KEY=VALUE",
+    )
+    tensor_parallel_size: int = setting(
+        1,
+        help="vLLM: split each model over this many GPUs (default: %(default)s)",
+        type=int,
+        minimum=1,
+        recorded=False,
+    )
+    data_parallel_size: int = setting(
+        1,
+        help="run this many engines, each on its own GPUs (x tensor-parallel-size), "
+        "on interleaved chunks (default: %(default)s)",
+        type=int,
+        minimum=1,
+        recorded=False,
+    )
+    part: tuple[int, int] | None = setting(
+        None,
+        help="answer only the K-th (1..N) of N contiguous slices of the input, e.g. 2/4 on the "
+        "second of four machines; join the folders with `python -m inference merge`",
+        type=parse_part,
+        metavar="K/N",
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values (``part`` as ``"K/N"``), read back by :meth:`from_dict`."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        data["engine_args"] = dict(self.engine_args)
+        data["engine_args"] = dict(sorted(dict(self.engine_args).items()))
         data["part"] = part_label(self.part)
         return data
 
@@ -111,35 +248,87 @@ class GenerationSettings:
             kwargs["tensor_parallel_size"] = self.tensor_parallel_size
         return kwargs
 
+    def sampling_kwargs(self) -> dict[str, Any]:
+        """The settings a backend's ``chat`` takes by name (``temperature``, ``top_p``)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.metadata.get("sampling")
+        }
 
-@dataclass(frozen=True)
-class RunManifest:
-    """The resolved settings the results depend on: the contents of ``run.json``."""
 
-    model: str
-    adapter: str | None
-    backend: str
-    samples: int
-    temperature: float
-    max_new_tokens: int
-    constrained: bool
-    seed: int
-    preset: str
-    prompt: str
-    prompt_fingerprint: str
-    chunk_size: int
-    input_fingerprint: str
-    engine_args: tuple[tuple[str, Any], ...] = ()
-    weights_fingerprint: str = ""
-    tokenizer_fingerprint: str = ""
-    #: "K/N" for a part run (``input_fingerprint`` is still the whole input's), else None.
-    part: str | None = None
+def resolve(settings: GenerationSettings) -> GenerationSettings:
+    """Check the settings that need no questions and make them concrete; raises UsageError.
 
-    def manifest(self) -> dict[str, Any]:
-        """The run.json dictionary (``engine_args`` as an object)."""
-        data = dict(self.__dict__)
-        data["engine_args"] = dict(self.engine_args)
-        return data
+    The backend is resolved (``auto`` -> ``vllm`` or ``transformers``), the temperature chosen
+    (0 for one sample, else :data:`DEFAULT_SAMPLING_TEMPERATURE`), the model and adapter made
+    absolute when they are local folders. Resolving resolved settings changes nothing.
+    """
+    from inference.backends import resolve_backend_name, vllm_available
+
+    for item in dataclasses.fields(settings):
+        problem = bounds_error(item, getattr(settings, item.name))
+        if problem:
+            raise UsageError(f"{flag_of(item)} {problem}")
+    if settings.constrained and settings.samples > 1:
+        raise UsageError(
+            "--constrained gives one pick per question; drop --samples or --constrained"
+        )
+    if settings.samples > 1 and settings.temperature == 0:
+        raise UsageError("--samples > 1 needs --temperature above 0 (greedy samples are all alike)")
+    try:
+        backend = resolve_backend_name(settings.backend)
+    except ValueError as err:
+        raise UsageError(f"--backend: {err}") from None
+    if backend == "vllm" and not vllm_available():
+        raise UsageError(
+            "--backend vllm: vLLM is not installed (pip install vllm, or --backend transformers)"
+        )
+    if backend == "transformers" and settings.tensor_parallel_size > 1:
+        raise UsageError("--tensor-parallel-size needs --backend vllm")
+    temperature = settings.temperature
+    if temperature is None:
+        temperature = DEFAULT_SAMPLING_TEMPERATURE if settings.samples > 1 else 0.0
+    return dataclasses.replace(
+        settings,
+        backend=backend,
+        temperature=temperature,
+        model=model_ref(settings.model),
+        adapter=adapter_ref(settings.adapter),
+    )
+
+
+def run_manifest(
+    settings: GenerationSettings, *, preset: str, prompt: Prompt, input_fingerprint: str
+) -> dict[str, Any]:
+    """The run.json settings of a resolved run: its recorded settings plus fingerprints.
+
+    ``preset`` is the loaded preset's name; ``input_fingerprint`` is the whole input's, also
+    for a part. The weights and tokenizer fingerprints come from :func:`folder_fingerprints`.
+    """
+    weights, tokenizer = folder_fingerprints(settings.model, settings.adapter)
+    data = settings.to_dict()
+    recorded = {
+        f.name: data[f.name] for f in dataclasses.fields(settings) if f.metadata["recorded"]
+    }
+    return recorded | {
+        "preset": preset,
+        "prompt": prompt.name,
+        "prompt_fingerprint": prompt.fingerprint,
+        "input_fingerprint": input_fingerprint,
+        "weights_fingerprint": weights,
+        "tokenizer_fingerprint": tokenizer,
+    }
+
+
+def recorded_defaults() -> dict[str, Any]:
+    """The default of every recorded setting: what a run.json written before it existed meant."""
+    defaults = GenerationSettings(model="").to_dict()
+    return {
+        f.name: defaults[f.name]
+        for f in dataclasses.fields(GenerationSettings)
+        if f.metadata["recorded"] and f.name != "model"
+    }
 
 
 def parse_engine_args(items: Iterable[str]) -> dict[str, Any]:
@@ -162,22 +351,6 @@ def parse_engine_args(items: Iterable[str]) -> dict[str, Any]:
     return kwargs
 
 
-def parse_part(text: str) -> tuple[int, int]:
-    """``"K/N"`` -> ``(k, n)``; ValueError unless ``1 <= k <= n``.
-
-    Example:
-        >>> parse_part(" 2/4 ")
-        (2, 4)
-    """
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-    if not match:
-        raise ValueError(f"expected K/N such as 1/4, got {text!r}")
-    k, n = int(match[1]), int(match[2])
-    if not 1 <= k <= n:
-        raise ValueError(f"K must be between 1 and N, got {k}/{n}")
-    return k, n
-
-
 def part_range(count: int, k: int, n: int) -> tuple[int, int]:
     """``(start, stop)`` of part ``k`` (1-based) of ``n`` contiguous parts of ``count`` items.
 
@@ -193,65 +366,6 @@ def part_range(count: int, k: int, n: int) -> tuple[int, int]:
 def part_label(part: tuple[int, int] | None) -> str | None:
     """``"K/N"`` as run.json records it, or None for a whole run."""
     return None if part is None else f"{part[0]}/{part[1]}"
-
-
-#: Files whose bytes decide how text becomes tokens and back.
-_TOKENIZER_FILES = (
-    "tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "chat_template.json",
-    "vocab.json", "merges.txt", "tokenizer.model", "special_tokens_map.json",
-    "added_tokens.json", "generation_config.json",
-)  # fmt: skip
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
-
-
-def folder_fingerprints(*folders: str | None) -> tuple[str, str]:
-    """``(weights, tokenizer)`` fingerprints of local model/adapter folders, for resume checks.
-
-    Weights: the bytes of ``config.json``/``adapter_config.json`` and every weight file's name,
-    size and modification time (hashing gigabytes of weights would take minutes). Tokenizer:
-    the bytes of the tokenizer and chat-template files. A hub id counts as its name only.
-    """
-    weights, tokenizer = hashlib.sha256(), hashlib.sha256()
-    for ref in folders:
-        if ref is None:
-            continue
-        folder = Path(ref)
-        if not folder.is_dir():
-            weights.update(f"hub:{ref}\x1e".encode())
-            continue
-        for path in sorted(folder.iterdir()):
-            if not path.is_file():
-                continue
-            if path.name in ("config.json", "adapter_config.json"):
-                weights.update(path.name.encode() + b"\x1f" + path.read_bytes() + b"\x1e")
-            elif path.suffix in _WEIGHT_SUFFIXES:
-                info = path.stat()
-                weights.update(f"{path.name}\x1f{info.st_size}\x1f{info.st_mtime_ns}\x1e".encode())
-            elif path.name in _TOKENIZER_FILES:
-                tokenizer.update(path.name.encode() + b"\x1f" + path.read_bytes() + b"\x1e")
-    return weights.hexdigest()[:16], tokenizer.hexdigest()[:16]
-
-
-def question_seed(seed: int, question_id: str) -> int:
-    """The sampling seed of one question: from the run's seed and the id, not the batch.
-
-    Example:
-        >>> question_seed(0, "q001") == question_seed(0, "q001") != question_seed(1, "q001")
-        True
-    """
-    digest = hashlib.sha256(f"{seed}\x00{question_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 2
-
-
-def fingerprint(questions: Sequence[Question]) -> str:
-    """A hash of the questions' ids, texts and options: resuming needs the same input."""
-    h = hashlib.sha256()
-    for q in questions:
-        for part in (q.id, q.question, *(q.options.get(letter, "") for letter in LETTERS)):
-            h.update(part.encode())
-            h.update(b"\x1f")
-        h.update(b"\x1e")
-    return h.hexdigest()[:16]
 
 
 def model_ref(model: str) -> str:
@@ -281,24 +395,3 @@ def adapter_ref(adapter: str | None) -> str | None:
     if not (path / "adapter_config.json").is_file():
         raise UsageError(f"--adapter {adapter}: not a PEFT adapter folder (no adapter_config.json)")
     return str(path.resolve())
-
-
-def describe_changes(
-    old: Mapping[str, Any], new: Mapping[str, Any], keys: Iterable[str] | None = None
-) -> str:
-    """``"key old -> new"`` for up to three of ``keys`` (default: ``new``'s) whose values differ.
-
-    Empty when none differs. Example:
-        >>> describe_changes({"seed": 7, "model": "m"}, {"seed": 8, "model": "m"})
-        'seed 7 -> 8'
-    """
-    keys = list(new if keys is None else keys)
-    changed = [k for k in keys if old.get(k) != new.get(k)]
-    return ", ".join(
-        f"{k} {_short_value(old.get(k))} -> {_short_value(new.get(k))}" for k in changed[:3]
-    )
-
-
-def _short_value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
