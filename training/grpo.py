@@ -166,6 +166,31 @@ class ScriptArguments:
         default=False,
         metadata={"help": "At an alarm, save a checkpoint and stop the run (a rerun resumes)."},
     )
+    watch: bool = field(
+        default=True,
+        metadata={
+            "help": "Run the hacking watch: degenerate-answer detectors and run-level signals "
+            "logged as watch/<name> at every logging step, with alarms and a record in "
+            "<output_dir>/watch/."
+        },
+    )
+    watch_thresholds: dict | str | None = field(
+        default=None,
+        metadata={
+            "help": "Alarm thresholds of the watch by name (a mapping, JSON or name=value,...), "
+            "over the defaults: detector shares 0.5 (over_long 0.25), component_dominance "
+            "0.95, flat_groups 0.95, length_drift 3.0, reward_up_accuracy_down 0.1."
+        },
+    )
+    watch_sample: int = field(
+        default=16,
+        metadata={"help": "Completions per logging step kept in watch/completions.jsonl."},
+    )
+    watch_record_mb: float = field(
+        default=20.0,
+        metadata={"help": "Size (MB) at which watch/completions.jsonl is rotated (3 kept)."},
+    )
+
 
 
 # --- command line ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from mcq.files import read_yaml
 from training.component_watch import component_watch
 from training.distributed import check_batch_arithmetic, world_size
 from training.runlog import log, make_callback, one_line
+from training.watch.callback import add_hacking_watch
 
 __all__ = [
     "RecipeParser",
@@ -135,6 +136,7 @@ def build_trainer(script_args: Any, training_args: GRPOConfig, model_args: Model
         callbacks=[make_callback()],
     )
     trainer.add_callback(component_watch(script_args))  # alarm when a component stops scoring
+    add_hacking_watch(trainer, script_args)  # degenerate answers, flat groups, accuracy vs reward
     if training_args.use_vllm:
         from training.vllm_colocate import use_reload_for_weight_sync
 
