@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mcq.cli import run_command
+from mcq.cli import program, run_command
 
 __all__ = ["main"]
 
@@ -19,4 +19,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app import serve
 
     args = serve.make_parser().parse_args(argv)
-    return run_command(serve.main, args, prog="python -m app")
+    return run_command(serve.main, args, prog=program("app"))

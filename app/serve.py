@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.helpers import LIMITS
+from app.limits import LIMITS
 from app.service import REQUEST_TIMEOUT_S, ModelChoice
-from mcq.cli import command_parser
+from mcq.cli import command_parser, program
 from mcq.errors import UsageError
 from mcq.paths import DEMO_ADAPTER, DEMO_BASE
 
@@ -54,7 +54,7 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         "serve",
         help="Serve the zhongli app: chat, compare base vs tuned, score completions.",
         epilog=EPILOG,
-        prog="python -m app",
+        prog=program("app"),
     )
     p.add_argument(
         "--base-model",

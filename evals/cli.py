@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from mcq.cli import run_command
+from mcq.cli import program, run_command
 
 __all__ = ["COMMANDS", "main", "make_parser"]
 
@@ -47,7 +47,7 @@ examples:
 def make_parser() -> argparse.ArgumentParser:
     """The ``python -m evals`` parser: one subcommand per module in :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
-        prog="python -m evals",
+        prog=program("evals"),
         description="Score completions, compare two systems, and audit answers with the zhongli rewards.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

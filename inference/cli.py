@@ -14,11 +14,9 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from mcq.cli import run_command
+from mcq.cli import program, run_command
 
 __all__ = ["build_parser", "main"]
-
-PROG = "python -m inference"
 
 DESCRIPTION = """\
 zhongli inference: answer multiple-choice test files with vLLM (or transformers) and write
@@ -49,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     from inference.generation import cli as generate
 
     parser = _Parser(
-        prog=PROG,
+        prog=program("inference"),
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -75,4 +73,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.vllm_args = extra
     # vLLM logs every engine detail at INFO; keep the terminal for the progress bar.
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
-    return run_command(args.func, args, prog=f"{PROG} {args.command}")
+    return run_command(args.func, args, prog=f"{program('inference')} {args.command}")

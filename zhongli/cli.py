@@ -63,8 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``zhongli``; returns the exit code of the package command it ran."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in PACKAGES:
+        import mcq.cli
+
         module = importlib.import_module(PACKAGES[argv[0]][0])
-        return int(module.main(argv[1:]) or 0)
+        # Help and error lines say `zhongli rewards ...`, as the user typed it.
+        launcher, mcq.cli.LAUNCHER = mcq.cli.LAUNCHER, "zhongli"
+        try:
+            return int(module.main(argv[1:]) or 0)
+        finally:
+            mcq.cli.LAUNCHER = launcher
     try:
         make_parser().parse_args(argv)  # --help, --version, or a usage error
     except SystemExit as done:
