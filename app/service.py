@@ -1,17 +1,17 @@
 """What the app does, without the web page: generate with base or tuned, score, compare.
 
 ``AppService`` owns the loaded models and the reward preset. Every method checks its input
-against :data:`app.helpers.LIMITS` (raising :class:`mcq.errors.UsageError`) and returns
-JSON-friendly data, so the Gradio UI and the named API endpoints share one implementation.
+against :data:`app.limits.LIMITS` (raising :class:`mcq.errors.UsageError`) and returns
+JSON-friendly data (:mod:`app.results`), so the Gradio UI and the named API endpoints share one
+implementation.
 
 Beyond the per-field limits every request is bounded as a whole: a chat keeps only the newest
 turns that fit the model's context (``turns_dropped`` says how many went), a generation stops
 at ``request_timeout`` seconds (``timed_out``), and scored files are removed on ``close`` and
 once they are an hour old.
 
-Size: ~450 lines, one class whose public methods are each an endpoint's whole implementation
-(chat, compare, score, score a file) plus the context fitting they share; uploads
-(:mod:`app.uploads`) and chat turns (:mod:`app.conversation`) live beside it.
+Each public method is one endpoint's whole implementation; uploads (:mod:`app.uploads`) and
+chat turns with their context fitting (:mod:`app.conversation`) live beside the class.
 """
 
 from __future__ import annotations
@@ -20,23 +20,22 @@ import os
 import shutil
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.conversation import chat_messages
-from app.helpers import (
-    LIMITS,
-    breakdown_dict,
-    build_question,
-    check_number,
-    check_text,
-    limit_notes,
-    split_turns,
-)
+from app.conversation import chat_messages, fit_turns, limit_notes
+from app.limits import LIMITS, check_generation, check_text
+from app.questions import build_question, question_messages
+from app.results import Answer, breakdown_dict
 from mcq.errors import UsageError
 from mcq.paths import DEMO_ADAPTER, DEMO_BASE
+
+if TYPE_CHECKING:
+    from inference.backends.base import Backend, Conversation
+    from mcq import Question
+    from rewards import Preset
 
 #: The two sides every tab offers.
 SIDES: tuple[str, ...] = ("base", "tuned")
@@ -84,7 +83,7 @@ class AppService:
         self,
         models: ModelChoice,
         preset: str = "default",
-        engine_kwargs: dict | None = None,
+        engine_kwargs: dict[str, Any] | None = None,
         prompt: str = "default",
         request_timeout: float = REQUEST_TIMEOUT_S,
     ):
@@ -96,7 +95,8 @@ class AppService:
         self.engine_kwargs = dict(engine_kwargs or {})
         # Backends are thread-safe (transformers: a lock; vLLM: concurrent streams share the
         # engine's batches); the queue's concurrency limit bounds how many run at once.
-        self._backends: dict[str, Any] = {}
+        self._backends: dict[str, Backend] = {}
+        self.preset: Preset
         self.backend_name = "?"
         self.load_seconds = 0.0
         self.request_timeout = float(request_timeout)
@@ -154,7 +154,7 @@ class AppService:
         }
 
     # ---------------------------------------------------------------- generation
-    def _side(self, side: str) -> tuple[Any, bool]:
+    def _side(self, side: str) -> tuple[Backend, bool]:
         if side not in SIDES:
             raise UsageError(f"model must be 'base' or 'tuned', got {side!r}")
         backend = self._backends[side]
@@ -164,7 +164,7 @@ class AppService:
         return backend, use_adapter
 
     def stream(
-        self, side: str, messages: list[dict[str, str]], temperature: float, max_new_tokens: int
+        self, side: str, messages: Conversation, temperature: float, max_new_tokens: int
     ) -> Iterator[tuple[str, bool]]:
         """Yield ``(growing reply, timed_out)`` of ``side`` to chat ``messages``.
 
@@ -189,10 +189,10 @@ class AppService:
                     return
                 yield reply, False
         finally:
-            pieces.close()
+            pieces.close()  # type: ignore[attr-defined]  # backends stream from a generator
 
     def generate(
-        self, side: str, messages: list[dict[str, str]], temperature: float, max_new_tokens: int
+        self, side: str, messages: Conversation, temperature: float, max_new_tokens: int
     ) -> tuple[str, bool]:
         """Return the full reply of ``side`` to chat ``messages`` and whether the time limit
         cut it."""
@@ -203,7 +203,7 @@ class AppService:
     def chat(
         self,
         message: str,
-        history: Sequence[dict[str, Any]] | None = None,
+        history: Sequence[Mapping[str, Any]] | None = None,
         side: str = "tuned",
         system_prompt: str | None = None,
         temperature: float = 0.7,
@@ -216,8 +216,7 @@ class AppService:
         context) and ``notes`` (lines for the visitor); the last one ``timed_out`` too.
         """
         messages = chat_messages(message, history, system_prompt, self.prompt.system or "")
-        temperature = check_number("temperature", temperature, 0.0, 2.0)
-        max_new_tokens = int(check_number("max tokens", max_new_tokens, 1, LIMITS.max_new_tokens))
+        temperature, max_new_tokens = check_generation(temperature, max_new_tokens)
         model = self.models.label(side) if side in SIDES else side
         messages, dropped = self.fit_history(side, messages, max_new_tokens)
         head = {"model": model, "side": side, "turns_dropped": dropped}
@@ -239,12 +238,12 @@ class AppService:
         """Preset names a visitor may pick: the shipped ones plus the one the app started with."""
         import rewards
 
-        names = [_preset_name(p) for p in rewards.list_presets()]
+        names = [p.name for p in rewards.list_presets()]
         if self.preset.name not in names:
             names.insert(0, self.preset.name)
         return names
 
-    def _preset_for(self, name: str | None) -> Any:
+    def _preset_for(self, name: str | None) -> Preset:
         import rewards
 
         if not name or name == self.preset.name:
@@ -267,57 +266,84 @@ class AppService:
 
         text = check_text("completion", completion, LIMITS.completion_chars, required=True)
         q = build_question(question, list(options), gold, required=False)
-        sample = _sample(q) if (q.question or any(q.options.values()) or q.correct_answer) else None
-        breakdown = rewards.score(text, sample, preset=self._preset_for(preset))
-        result = breakdown_dict(breakdown, gold=q.correct_answer)
-        result["completion"] = text
-        result["preset"] = self._preset_for(preset).name
-        return result
+        given = q.question or any(q.options.values()) or q.correct_answer
+        sample = rewards.Sample.from_question(q) if given else None
+        chosen = self._preset_for(preset)
+        result = breakdown_dict(rewards.score(text, sample, preset=chosen), gold=q.correct_answer)
+        return {**result, "completion": text, "preset": chosen.name}
 
     def score_reply(self, reply: str, prompt: str | None = None) -> dict[str, Any]:
         """Breakdown of a chat reply (no options, no gold: correctness is not applicable)."""
         import rewards
 
         sample = rewards.Sample(question=prompt, prompt=prompt) if prompt else None
-        result = breakdown_dict(rewards.score(reply, sample, preset=self.preset))
-        result["completion"] = reply
-        result["preset"] = self.preset.name
-        return result
+        breakdown = rewards.score(reply, sample, preset=self.preset)
+        return {**breakdown_dict(breakdown), "completion": reply, "preset": self.preset.name}
 
     # ---------------------------------------------------------------- compare
-    def compare_side(
+    def compare(
         self,
-        side: str,
         question: str,
         options: Sequence[str],
         gold: str = "",
         temperature: float = 0.0,
         max_new_tokens: int = 256,
         system_prompt: str | None = None,
+        sides: Sequence[str] = SIDES,
     ) -> dict[str, Any]:
-        """Generate one side's answer to a question and score it.
+        """Base and tuned answers to one question, each with its reward breakdown.
 
         A question too long for the model's context is shortened in its middle first
-        (``prompt_truncated`` in the result says so; the UI shows a note).
+        (``prompt_truncated`` in a side's result says so; the UI shows a note).
         """
         q = build_question(question, list(options), gold)
-        answer = self.answer(side, q, temperature, max_new_tokens, system_prompt)
-        return self.score_answers(q, [answer])[0]
+        steps = self.compare_steps(q, temperature, max_new_tokens, system_prompt, sides)
+        return deque(steps, maxlen=1)[0]
+
+    def compare_side(self, side: str, *compare_args: Any, **compare_kwargs: Any) -> dict[str, Any]:
+        """One side's scored answer: :meth:`compare` (same arguments) with ``side`` alone."""
+        return self.compare(*compare_args, sides=(side,), **compare_kwargs)[side]
+
+    def compare_steps(
+        self,
+        q: Question,
+        temperature: float = 0.0,
+        max_new_tokens: int = 256,
+        system_prompt: str | None = None,
+        sides: Sequence[str] = SIDES,
+    ) -> Iterator[dict[str, Any]]:
+        """:meth:`compare` of a checked question as it goes, for a page that shows each answer
+        when it comes: ``{"question", "options", "gold", "preset", <side>: ...}`` after each
+        side's (unscored) :class:`Answer`, and last with every answer and its breakdown, scored
+        in one batch (one forward pass of a reward model, concurrent calls to a judge)."""
+        out: dict[str, Any] = {
+            "question": q.question,
+            "options": q.options,
+            "gold": q.correct_answer,
+            "preset": self.preset.name,
+        }
+        answers = []
+        for side in sides:
+            answers.append(self.answer(side, q, temperature, max_new_tokens, system_prompt))
+            out[side] = answers[-1]
+            yield dict(out)
+        out.update(zip(sides, self.score_answers(q, answers), strict=True))
+        yield out
 
     def answer(
         self,
         side: str,
-        q: Any,
+        q: Question,
         temperature: float,
         max_new_tokens: int,
         system_prompt: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """``side``'s answer to ``q`` (a checked question) and how it was made, not yet scored:
         give it to :meth:`score_answers` (with the other side's, to score both in one batch)."""
-        temperature = check_number("temperature", temperature, 0.0, 2.0)
-        max_new_tokens = int(check_number("max tokens", max_new_tokens, 1, LIMITS.max_new_tokens))
+        temperature, max_new_tokens = check_generation(temperature, max_new_tokens)
         system = check_text("system prompt", system_prompt, LIMITS.system_prompt_chars)
-        messages, truncated = self.fit_question(side, q, max_new_tokens, system)
+        backend, _ = self._side(side)
+        messages, truncated = question_messages(backend, q, self.prompt, max_new_tokens, system)
         start = time.perf_counter()
         text, timed_out = self.generate(side, messages, temperature, max_new_tokens)
         return {
@@ -330,99 +356,25 @@ class AppService:
             "notes": limit_notes(timed_out=timed_out, limit_s=self.request_timeout),
         }
 
-    def score_answers(self, q: Any, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def score_answers(self, q: Question, answers: Sequence[Answer]) -> list[dict[str, Any]]:
         """:meth:`answer` results for ``q`` with their breakdowns, scored in one batch per
         component (one forward pass of a reward model, concurrent calls to a judge)."""
+        from rewards import Sample
         from rewards.scoring import score_batch
 
         texts = [answer["text"] for answer in answers]
-        breakdowns = score_batch(texts, [_sample(q)] * len(texts), self.preset)
+        breakdowns = score_batch(texts, [Sample.from_question(q)] * len(texts), self.preset)
         return [
             {**breakdown_dict(breakdown, gold=q.correct_answer), **answer}
             for breakdown, answer in zip(breakdowns, answers, strict=True)
         ]
 
-    def fit_question(
-        self, side: str, q: Any, max_new_tokens: int, system_prompt: str = ""
-    ) -> tuple[list[dict[str, str]], bool]:
-        """The messages for ``q`` under the app's prompt, shortened to fit ``side``'s context
-        the way ``inference generate`` does it, and whether they were."""
-        import mcq
-        from inference.context import fit_conversations
-
-        backend, _ = self._side(side)
-        own = {"system_prompt": system_prompt} if system_prompt else {}
-        try:
-            conversations, truncated = fit_conversations(
-                backend, [q], self.prompt, max_new_tokens=max_new_tokens, **own
-            )
-        except mcq.PromptTooLong as err:
-            raise UsageError(f"{err}: shorten the system prompt or lower max tokens") from None
-        return conversations[0], truncated[0]
-
     def fit_history(
-        self, side: str, messages: list[dict[str, str]], max_new_tokens: int
-    ) -> tuple[list[dict[str, str]], int]:
+        self, side: str, messages: Conversation, max_new_tokens: int
+    ) -> tuple[Conversation, int]:
         """``messages`` without the oldest turns that keep them from fitting ``side``'s
-        context (measured with its tokenizer, as ``inference.context`` does), and how many
-        turns went. The system turn and the new message always stay.
-
-        Raises:
-            UsageError: even the system turn and the new message alone do not fit.
-        """
-        from inference.context import prompt_budget
-
-        backend, _ = self._side(side)
-        budget = prompt_budget(backend, max_new_tokens)
-        if budget is None:
-            return messages, 0
-        head = messages[:1] if messages[0]["role"] == "system" else []
-        turns = split_turns(messages[len(head) : -1])
-
-        def kept(dropped: int) -> list[dict[str, str]]:
-            return [*head, *(m for turn in turns[dropped:] for m in turn), messages[-1]]
-
-        def fits(dropped: int) -> bool:
-            return backend.prompt_lengths([kept(dropped)])[0] <= budget
-
-        if fits(0):
-            return messages, 0
-        if not fits(len(turns)):
-            length = backend.prompt_lengths([kept(len(turns))])[0]
-            raise UsageError(
-                f"the message and system prompt are {length} tokens; the model's context of "
-                f"{backend.max_model_len} leaves {budget} beside {max_new_tokens} new tokens: "
-                "shorten the message or the system prompt, or lower max tokens"
-            )
-        # Binary search for the fewest dropped turns that fit: O(log turns) tokenizer calls.
-        too_few, enough = 0, len(turns)
-        while enough - too_few > 1:
-            middle = (too_few + enough) // 2
-            too_few, enough = (too_few, middle) if fits(middle) else (middle, enough)
-        return kept(enough), enough
-
-    def compare(
-        self,
-        question: str,
-        options: Sequence[str],
-        gold: str = "",
-        temperature: float = 0.0,
-        max_new_tokens: int = 256,
-        system_prompt: str | None = None,
-    ) -> dict[str, Any]:
-        """Base and tuned answers to one question, each with its reward breakdown."""
-        q = build_question(question, list(options), gold)
-        out: dict[str, Any] = {
-            "question": q.question,
-            "options": q.options,
-            "gold": q.correct_answer,
-            "preset": self.preset.name,
-        }
-        answers = [
-            self.answer(side, q, temperature, max_new_tokens, system_prompt) for side in SIDES
-        ]
-        out.update(zip(SIDES, self.score_answers(q, answers), strict=True))
-        return out
+        context, and how many turns went (see :func:`app.conversation.fit_turns`)."""
+        return fit_turns(self._side(side)[0], messages, max_new_tokens)
 
     # ---------------------------------------------------------------- files
     def score_file(self, path: str | os.PathLike, preset: str | None = None) -> dict[str, Any]:
@@ -435,16 +387,6 @@ class AppService:
         return score_upload(Path(path), self._preset_for(preset), self._scored_dirs)
 
 
-def _sample(q: Any) -> Any:
-    import rewards
-
-    return rewards.Sample.from_question(q)
-
-
-def _preset_name(preset: Any) -> str:
-    return preset if isinstance(preset, str) else preset.name
-
-
-def _backend_kind(backend: Any) -> str:
+def _backend_kind(backend: Backend) -> str:
     name = getattr(backend, "name", None) or type(backend).__name__
     return str(name).lower().removesuffix("backend")

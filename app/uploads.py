@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.helpers import LIMITS, UPLOAD_SUFFIXES, summarize_scores
+from app.limits import LIMITS, UPLOAD_SUFFIXES
+from app.results import summarize_scores
 from mcq.errors import UsageError
 from mcq.files import write_atomic
 

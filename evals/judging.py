@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from mcq.errors import UsageError
+from mcq.files import json_safe
 from mcq.tables import row_id
 from rewards.judgments import answer_text, pair_reference
 
@@ -101,7 +102,7 @@ class Evaluation:
 
     def details(self) -> dict[str, Any]:
         """Everything measured, JSON-ready (NaN as null)."""
-        return _clean(
+        return json_safe(
             {
                 "mode": self.mode,
                 "source": self.source,
@@ -362,15 +363,3 @@ def _num(value: Any) -> float | None:
     """A float for JSON; NaN becomes None (JSON has no NaN)."""
     value = float(value)
     return None if math.isnan(value) else value
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return _num(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value

@@ -11,11 +11,13 @@ writing its output over one of its inputs, whatever the path spelling.
 from __future__ import annotations
 
 import codecs
+import dataclasses
+import math
 import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -330,6 +332,27 @@ def spreadsheet_safe(value: str) -> str:
         '=HYPERLINK(1) q-1
     """
     return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON types: dataclasses and mappings as objects, sets and tuples as
+    lists, numpy scalars as numbers, NaN and infinities as ``null``, anything else as text.
+
+    Example:
+        >>> json_safe({"auc": float("nan"), "ci": (0.5, 1), 2: {"b"}})
+        {'auc': None, 'ci': [0.5, 1], '2': ['b']}
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v) for v in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return json_safe(value.tolist())  # a numpy scalar or array, as Python numbers
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value if value is None or isinstance(value, str | int | float) else str(value)
 
 
 def _too_big(path: Path, size: int, max_mb: float) -> str:

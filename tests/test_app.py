@@ -15,21 +15,12 @@ import pytest
 
 import mcq
 from app.process import running_app
+from app.screenshot import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_TEST = ROOT / "assets" / "data" / "sample_test.tsv"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 COMPONENTS = {"format", "reasoning", "neutrality", "correctness"}
 START_TIMEOUT_S = 180
 
@@ -220,7 +211,7 @@ def test_browser_compare_shows_both_answers_and_the_breakdown(app_url, sample, t
 def test_uploads_over_the_size_limit_are_refused_by_the_server(app_url):
     import httpx
 
-    from app.helpers import LIMITS
+    from app.limits import LIMITS
 
     big = b'{"completion": "' + b"a" * (LIMITS.upload_bytes + 1024) + b'"}\n'
     with httpx.Client(base_url=app_url, timeout=30) as http:

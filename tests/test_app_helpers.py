@@ -7,18 +7,11 @@ from pathlib import Path
 import pytest
 
 from app import cli, serve
-from app.helpers import (
-    LIMITS,
-    NEGATED,
-    build_question,
-    check_gold,
-    check_number,
-    check_text,
-    component_rows,
-    highlight_spans,
-    parse_pasted_row,
-    summarize_scores,
-)
+from app.limits import LIMITS, check_number, check_text
+from app.questions import build_question, check_gold, parse_pasted_row
+from app.results import summarize_scores
+from app.ui.common import component_rows
+from app.ui.highlight import NEGATED, highlight_spans
 from mcq.errors import UsageError
 
 

@@ -61,9 +61,9 @@ def test_two_grpo_steps_log_the_reward_model_mean(rm_preset, demo_base, sample_t
 
 
 def test_the_app_breakdown_shows_the_reward_model_score(rm_preset, demo_base, demo_adapter):
-    from app.helpers import component_rows
     from app.service import AppService, ModelChoice
     from app.ui import result_markdown
+    from app.ui.common import component_rows
 
     models = ModelChoice(str(demo_base), None, str(demo_adapter), "transformers")
     service = AppService(models, preset=str(rm_preset))

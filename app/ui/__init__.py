@@ -11,35 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.ui.common import (
-    CSS,
-    GENERATE,
-    bar_frame,
-    bar_update,
-    chat_box,
-    chat_display,
-    load_samples,
-    result_markdown,
-    user_errors,
-    visible_error,
-)
+from app.ui.common import CSS, chat_box, chat_display, result_markdown, user_errors
 
 if TYPE_CHECKING:
     from app.service import AppService
 
-__all__ = [
-    "CSS",
-    "GENERATE",
-    "bar_frame",
-    "bar_update",
-    "build_app",
-    "chat_box",
-    "chat_display",
-    "load_samples",
-    "result_markdown",
-    "user_errors",
-    "visible_error",
-]
+__all__ = ["CSS", "build_app", "chat_box", "chat_display", "result_markdown", "user_errors"]
 
 
 def build_app(service: AppService) -> Any:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from app.helpers import LIMITS, TERM_COLORS, highlight_spans, limit_notes, split_turns
+from app.conversation import limit_notes, split_turns
+from app.limits import LIMITS
 from app.service import SIDES, AppService
 from app.ui.common import (
     GENERATE,
@@ -15,6 +16,7 @@ from app.ui.common import (
     result_markdown,
     user_errors,
 )
+from app.ui.highlight import TERM_COLORS, highlight_spans
 from mcq.errors import UsageError
 
 __all__ = ["chat_tab"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from app.helpers import component_rows, error_line, inert_markdown
 from mcq.errors import UsageError
 
 __all__ = [
@@ -18,6 +18,9 @@ __all__ = [
     "bar_update",
     "chat_box",
     "chat_display",
+    "component_rows",
+    "error_line",
+    "inert_markdown",
     "load_samples",
     "result_markdown",
     "user_errors",
@@ -34,6 +37,21 @@ CSS = """
 """
 
 _LOG = logging.getLogger("app")
+
+
+def error_line(err: BaseException, limit: int = 200) -> str:
+    """One line for a visitor about an unexpected failure (the server log keeps the details).
+
+    Example:
+        >>> print(error_line(ValueError("prompt too long\\nTraceback ...")))
+        the model could not answer (ValueError: prompt too long); try a shorter conversation or fewer max tokens
+    """
+    lines = str(err).strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    if len(first) > limit:
+        first = first[: limit - 1] + "…"
+    what = f"{type(err).__name__}: {first}" if first else type(err).__name__
+    return f"the model could not answer ({what}); try a shorter conversation or fewer max tokens"
 
 
 def visible_error(err: Exception) -> Exception:
@@ -71,6 +89,15 @@ def user_errors(fn: Callable) -> Callable:
             raise visible_error(err) from None
 
     return wrapper
+
+
+def component_rows(components: Mapping[str, float | None]) -> list[dict[str, Any]]:
+    """Rows ``{"component", "score"}`` for a bar chart; not-applicable components are left out."""
+    return [
+        {"component": name, "score": float(score)}
+        for name, score in components.items()
+        if score is not None
+    ]
 
 
 def bar_frame(components: dict[str, float | None]) -> Any:
@@ -135,8 +162,27 @@ def chat_box(**kwargs: Any) -> Any:
     return gr.Chatbot(sanitize_html=True, allow_tags=False, **kwargs)
 
 
+#: A Markdown image (``![alt](url)`` or ``![alt][ref]``): the browser would fetch its URL.
+_MARKDOWN_IMAGE = re.compile(r"!\s*\[")
+
+
+def inert_markdown(text: str) -> str:
+    """Model output made safe for a Markdown view: HTML shows as text, images as text.
+
+    Tags are escaped (``<img src=…>`` reads as it was written, no element is made) and a
+    Markdown image loses its ``!``-bracket form, so the visitor's browser fetches nothing the
+    model named.
+
+    Example:
+        >>> inert_markdown('<img src=http://x/y> ![a](http://x/z)')
+        '&lt;img src=http://x/y&gt; !\\\\[a](http://x/z)'
+    """
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_IMAGE.sub(lambda m: m.group(0)[:-1] + "\\[", escaped)
+
+
 def chat_display(turns: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Chat turns as the Chatbot shows them: text inert (see :func:`app.helpers.inert_markdown`),
+    """Chat turns as the Chatbot shows them: text inert (see :func:`inert_markdown`),
     so no reply makes the visitor's browser fetch anything."""
     return [{"role": t["role"], "content": inert_markdown(t["content"])} for t in turns]
 

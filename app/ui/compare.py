@@ -5,16 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from app.helpers import (
-    LIMITS,
-    TERM_COLORS,
-    build_question,
-    highlight_spans,
-    parse_pasted_row,
-    question_label,
-)
+from app.limits import LIMITS
+from app.questions import build_question, parse_pasted_row, question_label
 from app.service import SIDES, AppService
 from app.ui.common import GENERATE, bar_update, load_samples, result_markdown, user_errors
+from app.ui.highlight import TERM_COLORS, highlight_spans
 
 __all__ = ["compare_tab"]
 
@@ -117,25 +112,18 @@ def compare_tab(service: AppService) -> None:
 
     @user_errors
     def compare_ui(q_text, a, b, c, d, gold_letter, temp, max_new) -> Iterator[list[Any]]:
-        # Check everything before the slow part; show each answer as it comes, then score both
-        # in one batch (one forward pass of a reward model, concurrent calls to a judge).
+        # Check everything before the slow part; show each answer as it comes, then both
+        # scored (service.compare_steps).
         q = build_question(q_text, [a, b, c, d], gold_letter)
-        pending = {
-            side: [f"### {side}: {labels[side]}\n\n_generating…_", None, None, None]
-            for side in SIDES
-        }
-        yield [*pending["base"], *pending["tuned"]]
-        answers = []
-        for side in SIDES:
-            answers.append(service.answer(side, q, temp, max_new))
-            head = f"### {side}: {labels[side]}\n\n_scoring…_"
-            pending[side] = [head, highlight_spans(answers[-1]["text"], []), None, None]
-            yield [*pending["base"], *pending["tuned"]]
-        for side, result in zip(SIDES, service.score_answers(q, answers), strict=True):
-            pending[side] = side_values(side, result)
-        yield [*pending["base"], *pending["tuned"]]
+        yield [*side_values("base", None), *side_values("tuned", None)]
+        for step in service.compare_steps(q, temp, max_new):
+            yield [*side_values("base", step.get("base")), *side_values("tuned", step.get("tuned"))]
 
-    def side_values(side: str, result: dict[str, Any]) -> list[Any]:
+    def side_values(side: str, result: dict[str, Any] | None) -> list[Any]:
+        if result is None or "total" not in result:  # not answered yet, or not scored yet
+            state = "_generating…_" if result is None else "_scoring…_"
+            text = None if result is None else highlight_spans(result["text"], [])
+            return [f"### {side}: {labels[side]}\n\n{state}", text, None, None]
         return [
             result_markdown(result, f"{side}: {labels[side]}"),
             highlight_spans(result["text"], result["terms"]),

@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.helpers import LIMITS, TERM_COLORS, highlight_spans
+from app.limits import LIMITS
 from app.service import AppService
 from app.ui.common import bar_update, result_markdown, user_errors
+from app.ui.highlight import TERM_COLORS, highlight_spans
 from mcq.errors import UsageError
 
 __all__ = ["score_tab"]
