@@ -55,6 +55,20 @@ def test_sampled_answer_depends_on_its_seed_not_on_the_batch(
 
 
 @pytest.mark.parametrize("kind", ["vllm", "transformers"])
+def test_a_top_p_small_enough_samples_only_the_likeliest_token(
+    kind, vllm_backend, hf_backend, conversations
+):
+    backend = vllm_backend if kind == "vllm" else hf_backend
+    greedy = backend.chat(conversations[:2], max_new_tokens=12)
+    sampled = backend.chat(conversations[:2], temperature=1.0, max_new_tokens=12, seed=3)
+    nucleus = backend.chat(
+        conversations[:2], temperature=1.0, top_p=1e-6, max_new_tokens=12, seed=3
+    )
+    assert [g[0].text for g in sampled] != [g[0].text for g in greedy]  # sampling differs...
+    assert [g[0].text for g in nucleus] == [g[0].text for g in greedy]  # ...unless top_p leaves one
+
+
+@pytest.mark.parametrize("kind", ["vllm", "transformers"])
 def test_ignore_eos_generates_exactly_max_new_tokens(kind, vllm_backend, hf_backend, conversations):
     backend = vllm_backend if kind == "vllm" else hf_backend
     results = backend.chat(conversations[:2], max_new_tokens=40, ignore_eos=True)

@@ -6,8 +6,7 @@ starts ``python -m inference.generation.parallel JOB RANK`` once per engine. Wor
 answers chunks ``rank, rank + size, ...`` into ``.shards/rank-<rank>/`` (its own run.json and
 detailed_results.csv, plus a stats.json the main process reads for the progress bar). When all
 have finished, the main process merges the shards and writes the usual files; a rerun after a
-failure resumes from the shards (with any number of workers). Everything about shards and
-workers is in this module.
+failure resumes from the shards. Everything about shards and workers is in this module.
 """
 
 from __future__ import annotations
@@ -64,7 +63,8 @@ def resume_from_shards(checked: Plan) -> None:
 
 def remove_shards(out: Path) -> None:
     """Delete the workers' folders once the run's own files hold all their rows."""
-    shutil.rmtree(out / SHARDS, ignore_errors=True)
+    if (out / SHARDS).is_dir():
+        shutil.rmtree(out / SHARDS)
 
 
 def run_data_parallel(checked: Plan) -> None:

@@ -68,15 +68,15 @@ def generate(
 def execute(checked: Plan) -> GenerationSummary:
     """Answer what ``checked`` has left (here, or in data-parallel workers), then finalize."""
     # Imported here: workers run that module as ``__main__``, after this package is imported.
-    from inference.generation import parallel
+    from inference.generation.parallel import remove_shards, resume_from_shards, run_data_parallel
 
-    parallel.resume_from_shards(checked)
+    resume_from_shards(checked)
     if checked.todo and checked.settings.data_parallel_size > 1:
-        parallel.run_data_parallel(checked)
+        run_data_parallel(checked)
     elif checked.todo:
         answer_here(checked)
     summary = finalize(checked)
-    parallel.remove_shards(checked.out)
+    remove_shards(checked.out)
     return summary
 
 
