@@ -9,7 +9,7 @@ REQ := $(if $(HAS_GPU),requirements-gpu.txt,requirements-cpu.txt)
 .PHONY: install demo test lint system-deps clean-venv
 
 # The pins live in pyproject.toml; requirements-{cpu,gpu}.txt install zhongli (editable) with its extras.
-$(STAMP): pyproject.toml setup.py requirements-cpu.txt requirements-gpu.txt requirements-dev.txt
+$(STAMP): pyproject.toml setup.py requirements.txt requirements-cpu.txt requirements-gpu.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r $(REQ) -r requirements-dev.txt
