@@ -172,15 +172,9 @@ class VLLMBackend:
 
         if not conversations:
             return []
+        sampling = dict(n=n, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens)
         params = [
-            SamplingParams(
-                n=n,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_new_tokens,
-                seed=s,
-                ignore_eos=ignore_eos,
-            )
+            SamplingParams(**sampling, seed=s, ignore_eos=ignore_eos)
             for s in per_conversation_seeds(seed, len(conversations))
         ]
         outputs = self._exclusive_call(
