@@ -11,11 +11,9 @@ Example:
     ['correctness', 'format', 'neutrality', 'reasoning']
 """
 
-from rewards import components as _components  # noqa: F401 - registers the built-ins
-from rewards import neutrality as _neutrality  # noqa: F401 - registers ``neutrality``
 from rewards.neutrality import NeutralityLexicon, load_lexicon
 from rewards.presets import Preset, list_presets, load_preset
-from rewards.registry import COMPONENTS, Component, Sample, component, resolve_component
+from rewards.registry import COMPONENTS, Component, Sample, Scored, component, resolve_component
 from rewards.scoring import Breakdown, score, weighted_total
 
 __all__ = [
@@ -25,6 +23,7 @@ __all__ = [
     "NeutralityLexicon",
     "Preset",
     "Sample",
+    "Scored",
     "component",
     "list_presets",
     "load_lexicon",

@@ -171,7 +171,7 @@ def to_unit(logit: float, temperature: float = 1.0, center: float = 0.0) -> floa
     return e / (1.0 + e)
 
 
-@component_factory("reward_model")
+@component_factory("reward_model", paths=("reward_model",))
 def reward_model_factory(name: str, settings: Mapping[str, Any]) -> Component:
     """Build the component a preset's ``{reward_model: PATH, ...}`` settings describe.
 
@@ -181,14 +181,9 @@ def reward_model_factory(name: str, settings: Mapping[str, Any]) -> Component:
     """
     _check_settings(name, settings)
     where = str(settings["reward_model"])
-
-    def score_one(completion: str, sample: Sample, **options: Any) -> float | None:
-        return score_batch([completion], [sample], **options)[0]
-
     return Component(
         name=name,
         description=f"learned reward model {where} (sigmoid of its score)",
-        func=score_one,
         source="factory:reward_model",
         batch=score_batch,
         progress_chunk=8 * int(settings.get("batch_size", DEFAULTS["batch_size"])),

@@ -34,27 +34,13 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from rewards.lexicon import (
-    CATEGORIES,
-    DEFAULT_LEXICON_DIR,
-    LEXICON_FILES,
-    NeutralityLexicon,
-    TermMatch,
-    load_lexicon,
-)
-from rewards.registry import Sample, component
+from rewards.lexicon import CATEGORIES, NeutralityLexicon, TermMatch, load_lexicon
+from rewards.lexicon import DEFAULT_LEXICON_DIR as DEFAULT_LEXICON_DIR  # its old home
+from rewards.lexicon import LEXICON_FILES as LEXICON_FILES  # its old home
+from rewards.registry import Sample, Scored, component
 from rewards.text import as_text, to_simplified
 
-__all__ = [
-    "CATEGORIES",
-    "DEFAULT_LEXICON_DIR",
-    "LEXICON_FILES",
-    "NeutralityLexicon",
-    "TermMatch",
-    "load_lexicon",
-    "neutrality",
-    "neutrality_score",
-]
+__all__ = ["NeutralityLexicon", "load_lexicon", "neutrality", "neutrality_score"]
 
 # The score rule's constants (see ``neutrality_score``).
 NO_TERMS_SCORE = 0.7
@@ -111,29 +97,12 @@ def neutrality_score(matches: Iterable[TermMatch], chars: int | None = None) -> 
     return round(min(1.0, max(0.0, score)), 6)
 
 
-def _explain_neutrality(
-    completion: object, sample: Sample | None = None, *, lexicon: Any = None
-) -> tuple[float, dict[str, Any]]:
-    lex = lexicon if isinstance(lexicon, NeutralityLexicon) else load_lexicon(lexicon)
-    text = as_text(completion)
-    matches = lex.find(text)
-    counts = dict.fromkeys(CATEGORIES, 0)
-    for match in matches:
-        counts[match.effect or match.category] += 1
-    details: dict[str, Any] = {"terms": [m.as_dict() for m in matches], "counts": counts}
-    chars = None  # only a text with more than HEDGES_FREE hedges can be spam
-    if counts["neutral"] > HEDGES_FREE:
-        chars = len(_NOT_CONTENT_RE.sub("", text))
-        details["hedges_allowed"] = round(HEDGES_FREE + chars / CHARS_PER_HEDGE, 2)
-    return neutrality_score(matches, chars), details
-
-
 @component(
     "neutrality",
     "Balanced, hedged wording scores high; absolute claims lower; loaded labels pull it down hard.",
-    explain=_explain_neutrality,
+    paths=("lexicon",),
 )
-def neutrality(completion: object, sample: Sample | None = None, *, lexicon: Any = None) -> float:
+def neutrality(completion: object, sample: Sample | None = None, *, lexicon: Any = None) -> Scored:
     """Reward neutral, balanced wording; penalise absolute claims and loaded labels.
 
     Terms come from the lexicon files and count only as whole words, in either script, with
@@ -160,7 +129,8 @@ def neutrality(completion: object, sample: Sample | None = None, *, lexicon: Any
             to file, or a :class:`NeutralityLexicon`.
 
     Returns:
-        The score in [0, 1].
+        The score in [0, 1], with the matched ``terms`` (spans into the completion) and
+        their ``counts`` as its details (called directly: the score).
 
     Example:
         >>> neutrality("這個問題存在不同觀點，或許需要權衡。")
@@ -174,4 +144,15 @@ def neutrality(completion: object, sample: Sample | None = None, *, lexicon: Any
         >>> neutrality("可能、或許、相對、不同觀點、平衡、多元、權衡、持平、客觀、兼顧、審慎、中立。")
         0.0
     """
-    return _explain_neutrality(completion, sample, lexicon=lexicon)[0]
+    lex = lexicon if isinstance(lexicon, NeutralityLexicon) else load_lexicon(lexicon)
+    text = as_text(completion)
+    matches = lex.find(text)
+    counts = dict.fromkeys(CATEGORIES, 0)
+    for match in matches:
+        counts[match.effect or match.category] += 1
+    details: dict[str, Any] = {"terms": [m.as_dict() for m in matches], "counts": counts}
+    chars = None  # only a text with more than HEDGES_FREE hedges can be spam
+    if counts["neutral"] > HEDGES_FREE:
+        chars = len(_NOT_CONTENT_RE.sub("", text))
+        details["hedges_allowed"] = round(HEDGES_FREE + chars / CHARS_PER_HEDGE, 2)
+    return Scored(neutrality_score(matches, chars), details)

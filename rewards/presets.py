@@ -9,13 +9,14 @@ A preset file looks like::
       format: 0.2
     settings:              # optional keyword arguments per component
       neutrality:
-        lexicon: ../lexicon   # paths are relative to this YAML file
+        lexicon: ../lexicon   # a path setting: beside this YAML file
       rm:                     # not a built-in: a factory key says what it is
         reward_model: ../../runs/rm-demo   # a folder (beside this file, else cwd) or hub id
 
 A component listed under ``components`` that is not registered may be built by a factory
 (see :mod:`rewards.registry`) when its settings hold a factory key: ``reward_model``
-(:mod:`rewards.learned`) or ``judge``.
+(:mod:`rewards.learned`) or ``judge``. The settings a component (or factory) declares as
+paths are read beside the preset file when something is there, else as written.
 
 The shipped presets live in ``assets/rewards/``; any other YAML file can be named by path.
 Examples in ``assets/rewards/examples/`` (not listed as shipped) can also be named without it.
@@ -32,14 +33,9 @@ from typing import Any
 import mcq
 from mcq.files import asset_file, read_yaml
 from mcq.paths import PRESET_DIR
-from rewards.registry import Component, factory_key, resolve_component
+from rewards.registry import Component, resolve_component, setting_paths
 
 __all__ = ["PRESET_DIR", "Preset", "list_presets", "load_preset"]
-
-# Settings whose values are file paths, resolved against the preset file's folder.
-_PATH_SETTINGS = {("neutrality", "lexicon")}
-# Settings of factory-built components that may name a local folder (else a hub id).
-_FACTORY_PATHS = {"reward_model"}
 
 
 @dataclass(frozen=True)
@@ -174,14 +170,8 @@ def _load_file(path_text: str, mtime: float) -> Preset:
                 f"reward preset {path}: weight of {ref!r} must be a number >= 0, not {weight!r}"
             )
         own = raw_settings.get(str(ref))
-        if own and factory_key(own) is not None:
-            own = {
-                key: _resolve_model_path(path, value) if key in _FACTORY_PATHS else value
-                for key, value in own.items()
-            }
-            judge = own.get("judge")
-            if isinstance(judge, dict) and judge.get("rubric"):  # a rubric file beside the preset
-                own["judge"] = {**judge, "rubric": _resolve_model_path(path, judge["rubric"])}
+        if own:  # the settings its component declares as paths, read beside this file
+            own = _resolve_paths(path, own, setting_paths(str(ref), own))
             raw_settings[str(ref)] = own
         name = resolve_component(str(ref), own).name
         if name in weights:
@@ -198,10 +188,7 @@ def _load_file(path_text: str, mtime: float) -> Preset:
             raise mcq.DataError(
                 f"reward preset {path}: settings for {ref!r}, which is not among its components"
             )
-        settings[name] = {
-            key: _resolve_path(path, value) if (name, key) in _PATH_SETTINGS else value
-            for key, value in options.items()
-        }
+        settings[name] = dict(options)
 
     return Preset(
         name=str(data.get("name") or path.stem),
@@ -212,20 +199,29 @@ def _load_file(path_text: str, mtime: float) -> Preset:
     )
 
 
-def _resolve_model_path(preset_path: Path, value: Any) -> Any:
-    """A model folder relative to the preset file when one is there; else kept (a hub id, or
-    a path relative to the working directory)."""
+def _resolve_paths(
+    preset_path: Path, own: dict[str, Any], paths: tuple[str, ...]
+) -> dict[str, Any]:
+    """``own`` with each path setting (``key``, or ``outer.inner`` inside a mapping) read
+    beside the preset file (:func:`_beside`)."""
+    own = dict(own)
+    for dotted in paths:
+        outer, _, inner = dotted.partition(".")
+        if not inner:
+            if outer in own:
+                own[outer] = _beside(preset_path, own[outer])
+        elif isinstance(own.get(outer), dict) and own[outer].get(inner):
+            own[outer] = {**own[outer], inner: _beside(preset_path, own[outer][inner])}
+    return own
+
+
+def _beside(preset_path: Path, value: Any) -> Any:
+    """A relative path beside the preset file when something is there (each of a mapping of
+    paths too); else as written (a hub id, a rubric name, a path from the working directory)."""
+    if isinstance(value, dict):
+        return {k: _beside(preset_path, v) for k, v in value.items()}
     if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
         beside = preset_path.parent / value
         if beside.exists():
             return str(beside.resolve())
-    return value
-
-
-def _resolve_path(preset_path: Path, value: Any) -> Any:
-    """Paths in settings are relative to the preset file (a mapping of paths is resolved too)."""
-    if isinstance(value, dict):
-        return {k: _resolve_path(preset_path, v) for k, v in value.items()}
-    if isinstance(value, str):
-        return str((preset_path.parent / value).resolve())
     return value

@@ -1,18 +1,18 @@
 """The ``reasoning`` component: real argument in Chinese, not length, connectives or copied text.
 
-A pure function of the completion and its :class:`~rewards.registry.Sample`; ``_explain_reasoning``
-returns the same score plus the details the CLI and the app show.
+One pure function of the completion and its :class:`~rewards.registry.Sample`; its
+:class:`~rewards.registry.Scored` carries the details the CLI and the app show (called
+directly, it gives the score only).
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
 
 import mcq
 from mcq.records import TO_ASCII_LETTERS
-from rewards.registry import Sample, component
+from rewards.registry import Sample, Scored, component
 from rewards.text import as_text, extract, to_simplified
 
 __all__ = ["reasoning"]
@@ -142,9 +142,59 @@ def _repetition(content: str, sentences: list[str]) -> tuple[float, float]:
     return ngram_repeat, sentence_repeat
 
 
-def _explain_reasoning(
-    completion: object, sample: Sample | None = None
-) -> tuple[float, dict[str, Any]]:
+@component(
+    "reasoning",
+    "Real reasoning: connectives, discussion of other options, sensible length, no repetition.",
+)
+def reasoning(completion: object, sample: Sample | None = None) -> Scored:
+    """Reward an argued answer rather than a bare letter or a pile of keywords.
+
+    The reasoning is the text after ``理由：`` (the whole completion when there is none),
+    read in Simplified script. Its score is
+    ``length × repetition × (0.2 + 0.5 × markers + 0.3 × options)`` where:
+
+    - ``markers``: distinct argument connectives (因為, 所以, 首先, 其次, 因此, 然而, 但是,
+      根據, 例如 …; a ``一方面…另一方面`` pair counts as two more), up to 4, divided by 4.
+      If connectives make up over 25% of the characters (keyword stuffing) this part shrinks
+      linearly to 0 at 50%.
+    - ``options``: other options analysed, up to 2, divided by 2. An option counts when its
+      letter is named as an option (``選項B``, ``(C)``, ``D的說法``, ``C與D``; not ``ABC公司``
+      or a capital in English text) or its text (first 6 characters) is quoted; the option
+      the completion picks does not count.
+    - ``length``: what the reasoning says of its own, its *substance*: Chinese characters
+      (and digits) that are neither connectives nor copied from the question or options (a
+      run of 8 or more characters found there). 0 under 10, rising to 1 at 40. So English,
+      connectives strung together or the question pasted back earn nothing. Past 600
+      characters in all (whitespace and punctuation excluded) it falls, to 0.2 at 2,000.
+    - ``repetition``: ``1 - 1.5 × r`` (at least 0), where ``r`` is the larger of the share of
+      duplicated sentences and the share of repeated character 4-grams above 20%.
+
+    Args:
+        completion: The model's answer text (``None``/``NaN`` count as empty).
+        sample: Its ``options`` (when given) let quoted option text count as analysis; its
+            ``question`` and ``options`` are what copied text is measured against.
+
+    Returns:
+        The score in [0, 1], with each factor above and what it counted (markers found,
+        other options discussed, substance, repetition) as its details (called directly:
+        the score).
+
+    Example:
+        >>> reasoning("答案：B\\n理由：首先，憲法增修條文規定立法委員任期為四年；其次，選項A的"
+        ...           "三年是修憲以前的舊制，因此不符合現行規定；然而C與D則混淆了總統與立委的"
+        ...           "任期規定。所以綜合比較之後應該選B。")
+        1.0
+        >>> reasoning("答案：B")
+        0.0
+        >>> reasoning("理由：因為所以首先其次因此然而因為所以首先其次因此然而") < 0.05
+        True
+        >>> reasoning("答案：B\\n理由：First, the constitution sets a four-year term; option A "
+        ...           "is the old rule, so B is right.")
+        0.0
+        >>> q = Sample(question="立法委員的任期為幾年？", options={"A": "三年", "B": "四年"})
+        >>> reasoning("答案：B\\n理由：因為立法委員的任期為幾年？所以選項A三年，因此B四年。", q)
+        0.0
+    """
     text = as_text(completion)
     letter, _ = extract(text)
     reason = _REASON_START_RE.search(text)
@@ -193,59 +243,4 @@ def _explain_reasoning(
         "repetition_factor": round(repetition_factor, 4),
         "marker_density": round(density, 4),
     }
-    return round(min(1.0, max(0.0, score)), 6), details
-
-
-@component(
-    "reasoning",
-    "Real reasoning: connectives, discussion of other options, sensible length, no repetition.",
-    explain=_explain_reasoning,
-)
-def reasoning(completion: object, sample: Sample | None = None) -> float:
-    """Reward an argued answer rather than a bare letter or a pile of keywords.
-
-    The reasoning is the text after ``理由：`` (the whole completion when there is none),
-    read in Simplified script. Its score is
-    ``length × repetition × (0.2 + 0.5 × markers + 0.3 × options)`` where:
-
-    - ``markers``: distinct argument connectives (因為, 所以, 首先, 其次, 因此, 然而, 但是,
-      根據, 例如 …; a ``一方面…另一方面`` pair counts as two more), up to 4, divided by 4.
-      If connectives make up over 25% of the characters (keyword stuffing) this part shrinks
-      linearly to 0 at 50%.
-    - ``options``: other options analysed, up to 2, divided by 2. An option counts when its
-      letter is named as an option (``選項B``, ``(C)``, ``D的說法``, ``C與D``; not ``ABC公司``
-      or a capital in English text) or its text (first 6 characters) is quoted; the option
-      the completion picks does not count.
-    - ``length``: what the reasoning says of its own, its *substance*: Chinese characters
-      (and digits) that are neither connectives nor copied from the question or options (a
-      run of 8 or more characters found there). 0 under 10, rising to 1 at 40. So English,
-      connectives strung together or the question pasted back earn nothing. Past 600
-      characters in all (whitespace and punctuation excluded) it falls, to 0.2 at 2,000.
-    - ``repetition``: ``1 - 1.5 × r`` (at least 0), where ``r`` is the larger of the share of
-      duplicated sentences and the share of repeated character 4-grams above 20%.
-
-    Args:
-        completion: The model's answer text (``None``/``NaN`` count as empty).
-        sample: Its ``options`` (when given) let quoted option text count as analysis; its
-            ``question`` and ``options`` are what copied text is measured against.
-
-    Returns:
-        The score in [0, 1].
-
-    Example:
-        >>> reasoning("答案：B\\n理由：首先，憲法增修條文規定立法委員任期為四年；其次，選項A的"
-        ...           "三年是修憲以前的舊制，因此不符合現行規定；然而C與D則混淆了總統與立委的"
-        ...           "任期規定。所以綜合比較之後應該選B。")
-        1.0
-        >>> reasoning("答案：B")
-        0.0
-        >>> reasoning("理由：因為所以首先其次因此然而因為所以首先其次因此然而") < 0.05
-        True
-        >>> reasoning("答案：B\\n理由：First, the constitution sets a four-year term; option A "
-        ...           "is the old rule, so B is right.")
-        0.0
-        >>> q = Sample(question="立法委員的任期為幾年？", options={"A": "三年", "B": "四年"})
-        >>> reasoning("答案：B\\n理由：因為立法委員的任期為幾年？所以選項A三年，因此B四年。", q)
-        0.0
-    """
-    return _explain_reasoning(completion, sample)[0]
+    return Scored(round(min(1.0, max(0.0, score)), 6), details)

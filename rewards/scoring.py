@@ -290,8 +290,10 @@ def _score_chunk(
     }
     out = []
     for i, text in enumerate(texts):
-        components = {name: results[i][0] for name, results in per_component.items()}
-        details = {name: results[i][1] for name, results in per_component.items() if results[i][1]}
+        components = {name: found[i].score for name, found in per_component.items()}
+        details = {
+            name: found[i].details for name, found in per_component.items() if found[i].details
+        }
         letter, rule = extract(text)
         out.append(
             Breakdown(

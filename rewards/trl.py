@@ -108,7 +108,7 @@ class RewardFunction:
         completions = list(completions or [])
         samples = _samples(len(completions), kwargs, prompts)
         texts = [completion_text(c) for c in completions]
-        return [value for value, _ in self.component.run_batch(texts, samples, self.settings)]
+        return [found.score for found in self.component.run_batch(texts, samples, self.settings)]
 
 
 def _samples(n: int, columns: dict[str, Any], prompts: Sequence[Any] | None = None) -> list[Sample]:

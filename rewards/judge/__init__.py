@@ -34,7 +34,7 @@ from typing import Any
 
 from rewards.judge.client import Judge, JudgeSettings, Rating, get_judge
 from rewards.judge.rubric import RUBRIC_DIR, Rubric, load_rubric, parse_rating
-from rewards.registry import Component, Sample, component_factory
+from rewards.registry import Component, Sample, Scored, component_factory
 
 __all__ = [
     "RUBRIC_DIR",
@@ -44,9 +44,7 @@ __all__ = [
     "Rubric",
     "get_judge",
     "judge_batch",
-    "judge_explain",
     "judge_factory",
-    "judge_score",
     "load_rubric",
     "parse_rating",
 ]
@@ -54,8 +52,8 @@ __all__ = [
 
 def judge_batch(
     completions: Sequence[str], samples: Sequence[Sample | None], *, judge: Mapping[str, Any]
-) -> list[tuple[float | None, dict[str, Any]]]:
-    """Rate many completions concurrently: one ``(score, details)`` each, ``None`` on failure.
+) -> list[Scored]:
+    """Rate many completions concurrently: one :class:`Scored` each, its score ``None`` on failure.
 
     ``details`` holds the ``rating`` and whether it came from the ``cached`` file, or
     ``failures: 1`` and the ``error``.
@@ -68,30 +66,16 @@ def judge_batch(
         [(None, 1), (None, 1)]
     """
     chosen = get_judge(JudgeSettings.from_mapping(judge))
-    return [_pair(r) for r in chosen.rate(list(completions), list(samples))]
+    return [_scored(r) for r in chosen.rate(list(completions), list(samples))]
 
 
-def judge_score(
-    completion: str, sample: Sample | None, *, judge: Mapping[str, Any]
-) -> float | None:
-    """Rate one completion (see :func:`judge_batch`); ``None`` when the judge gave no rating."""
-    return judge_batch([completion], [sample], judge=judge)[0][0]
-
-
-def judge_explain(
-    completion: str, sample: Sample | None, *, judge: Mapping[str, Any]
-) -> tuple[float | None, dict[str, Any]]:
-    """Rate one completion and say how: ``(score, details)`` as in :func:`judge_batch`."""
-    return judge_batch([completion], [sample], judge=judge)[0]
-
-
-def _pair(r: Rating) -> tuple[float | None, dict[str, Any]]:
+def _scored(r: Rating) -> Scored:
     if r.score is None:
-        return None, {"failures": 1, "error": r.error}
-    return r.score, {"rating": r.rating, "cached": r.cached}
+        return Scored(None, {"failures": 1, "error": r.error})
+    return Scored(r.score, {"rating": r.rating, "cached": r.cached})
 
 
-@component_factory("judge")
+@component_factory("judge", paths=("judge.rubric",))
 def judge_factory(name: str, settings: Mapping[str, Any]) -> Component:
     """Build the judge component ``name`` from ``settings: {judge: {...}}`` (checked here).
 
@@ -119,8 +103,6 @@ def judge_factory(name: str, settings: Mapping[str, Any]) -> Component:
             f"LLM judge ({rubric.name} rubric, {parsed.model} at {parsed.base_url}): "
             f"{rubric.description}"
         ),
-        func=judge_score,
-        explain=judge_explain,
         source="factory:judge",
         batch=judge_batch,
         check=lambda: get_judge(parsed).check(),
