@@ -90,9 +90,10 @@ class HackingWatch(TrainerCallback):
         self._above: dict[str, bool] = {}
         self._first_length: float | None = None
         self._last_reward: float | None = None
-        self._evals: list[tuple[float, float]] = []  # (eval/accuracy, training reward then)
+        self._evals: list[tuple[float, float | None]] = []  # (eval/accuracy, reward then)
         self._files: dict[str, JsonLines] = {}
         self._dominant: str | None = None  # the component behind component_dominance
+        self._component_alarms = 0  # ComponentWatch alarms already copied to alarms.jsonl
 
     # ------------------------------------------------------------------ seeing completions
     def bind(self, trainer: Any) -> HackingWatch:
@@ -161,12 +162,34 @@ class HackingWatch(TrainerCallback):
         if not logs:
             return control
         accuracy = logs.get("eval/accuracy")
-        if isinstance(accuracy, int | float) and self._last_reward is not None:
-            self._evals.append((float(accuracy), self._last_reward))
+        if isinstance(accuracy, int | float) and not isinstance(accuracy, bool):
+            self._evals.append((float(accuracy), self._last_reward))  # None: before any reward
         if state.is_world_process_zero:
             row = {"step": state.global_step, "time": round(time.time(), 3), **logs}
             self._file(args, "metrics.jsonl").write([row])
+            self._record_component_alarms(args)
         return control
+
+    def _record_component_alarms(self, args: Any) -> None:
+        """ComponentWatch's alarms (a component that stopped scoring) into alarms.jsonl too."""
+        from training.component_watch import ComponentWatch
+
+        callbacks = self._trainer.callback_handler.callbacks if self._trainer else []
+        for watch in (c for c in callbacks if isinstance(c, ComponentWatch)):
+            new = watch.alarms[self._component_alarms :]
+            self._component_alarms = len(watch.alarms)
+            self._file(args, "alarms.jsonl").write(
+                {
+                    "step": step,
+                    "detector": "component_unscored",
+                    "value": float(watch.window),
+                    "threshold": float(watch.window),
+                    "message": f"reward component {name!r} scored no completion in the last "
+                    f"{watch.window} logging steps",
+                    "example": None,
+                }
+                for name, step in new
+            )
 
     def _measure(self, batches: list[dict[str, Any]]) -> tuple[dict[str, float | None], list]:
         weights = dict(zip(self._trainer.reward_func_names, _weights(self._trainer), strict=True))
@@ -213,7 +236,11 @@ class HackingWatch(TrainerCallback):
         values["length_drift"] = mean_length / self._first_length if self._first_length else None
         totals = [it["total"] for it in items if it["total"] is not None]
         self._last_reward = statistics.fmean(totals) if totals else self._last_reward
-        values["reward_up_accuracy_down"] = accuracy_drop(self._evals)
+        if self._last_reward is not None:  # an evaluation before training: the first reward
+            self._evals = [(a, self._last_reward if r is None else r) for a, r in self._evals]
+        values["reward_up_accuracy_down"] = accuracy_drop(
+            [(a, r) for a, r in self._evals if r is not None]
+        )
         return values, items
 
     def _chosen(self, items: list[dict[str, Any]], step: int) -> list[dict[str, Any]]:
