@@ -8,7 +8,7 @@ from typing import Any
 
 from evals.plots import COLOURS, GOLD_COLOUR, _save, _style
 
-__all__ = ["detector_shares", "reward_and_accuracy"]
+__all__ = ["RUN_SIGNALS", "detector_shares", "reward_and_accuracy"]
 
 
 def reward_and_accuracy(record: Any, path: Path) -> Path:
@@ -58,35 +58,50 @@ def reward_and_accuracy(record: Any, path: Path) -> Path:
         return _save(fig, path)
 
 
+#: The watch's run-level signals (``training.watch.signals.SIGNALS``; evals does not import
+#: training): drawn on their own panel, since they are not shares of completions.
+RUN_SIGNALS = ("component_dominance", "flat_groups", "length_drift", "reward_up_accuracy_down")
+_MORE_COLOURS = ("#17becf", "#bcbd22", "#8c564b", "#e377c2", "#7f7f7f", "#d62728")
+
+
 def detector_shares(record: Any, detectors: Sequence[str], path: Path) -> Path:
-    """Each ``watch/<detector>`` share over steps; an alarm's threshold as a dotted line and
-    its step as a marker."""
+    """Left: each detector's share of the sampled completions; right: the run-level signals.
+    An alarm's threshold is a dotted line, its first alarm a cross."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = list(COLOURS) + ["#17becf", "#bcbd22", "#8c564b", "#e377c2", "#7f7f7f", "#d62728"]
+    colours = (list(COLOURS) + list(_MORE_COLOURS)) * 2
+    panels = (
+        ("Detectors: share of sampled completions", [d for d in detectors if d not in RUN_SIGNALS]),
+        ("Run-level signals", [d for d in detectors if d in RUN_SIGNALS]),
+    )
     with matplotlib.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(8.5, 4.4))
-        for colour, name in zip(colours * 2, detectors, strict=False):
-            _plot(ax, record.series(f"watch/{name}"), name, color=colour, linewidth=1.5)
-            alarms = [a for a in record.alarms if a.get("detector") == name]
-            if alarms and isinstance(alarms[0].get("threshold"), int | float):
-                ax.axhline(alarms[0]["threshold"], color=colour, linestyle=":", linewidth=1)
-            if alarms and isinstance(alarms[0].get("value"), int | float):
-                ax.plot(
-                    [alarms[0]["step"]],
-                    [alarms[0]["value"]],
-                    marker="X",
-                    markersize=10,
-                    color=colour,
-                    linestyle="none",
-                )
-        ax.set_xlabel("step")
-        ax.set_ylabel("share (dotted: alarm threshold; ✕: first alarm)")
-        ax.set_title("Watch: detector shares of sampled completions")
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharex=True)
+        i = 0
+        for ax, (title, names) in zip(axes, panels, strict=True):
+            for name in names:
+                colour, i = colours[i], i + 1
+                _plot(ax, record.series(f"watch/{name}"), name, color=colour, linewidth=1.5)
+                alarms = [a for a in record.alarms if a.get("detector") == name]
+                first = alarms[0] if alarms else {}
+                if isinstance(first.get("threshold"), int | float):
+                    ax.axhline(first["threshold"], color=colour, linestyle=":", linewidth=1)
+                if isinstance(first.get("value"), int | float) and "step" in first:
+                    ax.plot(
+                        [first["step"]],
+                        [first["value"]],
+                        marker="X",
+                        markersize=10,
+                        color=colour,
+                        linestyle="none",
+                    )
+            ax.set_xlabel("step")
+            ax.set_title(title, fontsize=11)
+            if names:
+                ax.legend(fontsize=7, loc="best", framealpha=0.8)
+        axes[0].set_ylabel("share (dotted: alarm threshold; X: first alarm)")
         fig.tight_layout()
         return _save(fig, path)
 

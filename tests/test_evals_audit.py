@@ -40,6 +40,7 @@ def make_run(folder: Path, *, hacked: bool) -> Path:
             "rewards/hedging/mean": 0.1 + (0.15 * i if hacked else 0.0),
             "watch/hedge_spam": (0.1 * i if hacked else 0.0),
             "watch/repetition": 0.0,
+            "watch/length_drift": 1.0 + (0.2 * i if hacked else 0.0),
         }
         if step % 2 == 0:  # eval every 2 steps
             accuracy = 0.6 - (0.1 * i if hacked else 0.0)
@@ -258,3 +259,46 @@ def test_training_curves_draws_accuracy_and_watch_panels_when_logged(tmp_path):
     assert "Watch: detector shares" in watched.info["Description"]
     assert "Held-out accuracy" not in plain.info["Description"]
     assert watched.size[1] > plain.size[1] * 1.3  # a third row of panels
+
+
+# ------------------------------------------------------------------ a real run
+@pytest.mark.slow
+def test_audit_reads_a_real_demo_run(tmp_path):
+    """A real GRPO run of the demo model (TRL, CPU) with the watch and held-out accuracy on; a
+    threshold no share stays under makes its alarm sure, so the audit must exit 3."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    run = tmp_path / "run"
+    argv = [
+        "--model_name_or_path", "assets/models/demo-base",
+        "--dataset_path", "assets/data/sample_train.tsv",
+        "--per_device_train_batch_size", "8", "--num_generations", "4",
+        "--max_completion_length", "24", "--bf16", "false", "--use_peft", "true",
+        "--lora_r", "8", "--lora_alpha", "16", "--lora_target_modules", "q_proj", "v_proj",
+        "--max_steps", "2", "--logging_steps", "1", "--save_strategy", "no", "--seed", "0",
+        "--eval_share", "0.1", "--eval_steps", "1", "--eval_max_questions", "4",
+        "--watch_thresholds", "flat_groups=-1", "--output_dir", str(run),
+    ]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(root), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "training", "grpo", *argv],
+        cwd=root, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert audit(run, tmp_path / "report") == ALARM_EXIT
+    text = (tmp_path / "report" / "report.md").read_text("utf-8")
+    assert "First alarm at step **1**: `flat_groups`" in text
+    assert "held-out accuracy (step " in text  # eval/accuracy reached the watch's metrics
+    assert "sampled completions were flagged" in text
+    assert (tmp_path / "report" / "reward_accuracy.png").is_file()
+    assert (tmp_path / "report" / "detector_shares.png").is_file()
+
+
+def test_the_audit_knows_the_watch_run_level_signals_by_name():
+    from evals.audit_plots import RUN_SIGNALS
+    from training.watch.signals import SIGNALS
+
+    assert tuple(RUN_SIGNALS) == tuple(SIGNALS)
