@@ -26,6 +26,7 @@ from mcq.files import encoding_field
 from mcq.sources import source_exists
 from training.checkpoints import checkpoint_step
 from training.grpo_data import load_prompt
+from training.heldout import check_heldout_args
 from training.recipe_cli import add_deferred
 from training.runlog import (
     RUN_INFO,
@@ -155,6 +156,30 @@ class ScriptArguments:
             "help": "KV cache (GiB) of a colocated vLLM engine on CPU (VLLM_CPU_KVCACHE_SPACE)."
         },
     )
+    eval_share: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of the training questions held out (seeded by dataset_seed; a "
+            "question and its other-script copy together) and answered greedily every "
+            "eval_steps for eval/accuracy; in [0, 1), 0 holds nothing out."
+        },
+    )
+    eval_input: str | None = field(
+        default=None,
+        metadata={
+            "help": "Held-out questions with gold answers (test-file columns plus "
+            "correct_answer, any format the data commands read), instead of eval_share; "
+            "training questions also in it are left out of training."
+        },
+    )
+    eval_max_questions: int | None = field(
+        default=None,
+        metadata={"help": "Evaluate at most this many held-out questions (the first ones)."},
+    )
+    eval_max_new_tokens: int | None = field(
+        default=None,
+        metadata={"help": "New tokens per held-out answer (default: max_completion_length)."},
+    )
     alarm_window: int = field(
         default=3,
         metadata={
@@ -190,7 +215,6 @@ class ScriptArguments:
         default=20.0,
         metadata={"help": "Size (MB) at which watch/completions.jsonl is rotated (3 kept)."},
     )
-
 
 
 # --- command line ------------------------------------------------------------------------------
@@ -349,6 +373,7 @@ def check_required(script_args: ScriptArguments, model_args: Any) -> None:
     if not source_exists(script_args.dataset_path):
         raise UsageError(f"{script_args.dataset_path}: file not found")
     load_prompt(script_args.prompt)
+    check_heldout_args(script_args)  # eval_input read (and its gold checked) before training
     from rewards.scoring import preflight
 
     preflight(script_args.reward_preset, flag=False)  # each judge answers, before any work

@@ -10,7 +10,14 @@ import mcq
 from mcq.errors import UsageError
 from mcq.files import set_input_encoding
 
-__all__ = ["build_dataset", "load_prompt", "prompt_record", "prompt_tokens", "select_subset"]
+__all__ = [
+    "build_dataset",
+    "build_datasets",
+    "load_prompt",
+    "prompt_record",
+    "prompt_tokens",
+    "select_subset",
+]
 
 log = logging.getLogger("training")
 
@@ -20,10 +27,18 @@ def build_dataset(script_args: Any, tokenizer: Any = None):
 
     Each row has a conversational ``prompt`` (mcq's chat messages) and the columns the reward
     functions read: ``correct_answer``, ``id``, ``question``, ``option_A``..``option_D``.
-    Applies ``dataset_fraction`` (seeded random subset), ``max_samples`` and, given a
-    tokenizer, ``max_prompt_length``.
+    Leaves out the held-out questions (``eval_share``/``eval_input``, see
+    :mod:`training.heldout`), then applies ``dataset_fraction`` (seeded random subset),
+    ``max_samples`` and, given a tokenizer, ``max_prompt_length``.
     """
+    return build_datasets(script_args, tokenizer)[0]
+
+
+def build_datasets(script_args: Any, tokenizer: Any = None) -> tuple[Any, list[mcq.Question]]:
+    """:func:`build_dataset` and the held-out questions (empty when none are held out)."""
     from datasets import Dataset
+
+    from training.heldout import split_heldout
 
     if not 0 < script_args.dataset_fraction <= 1:
         raise UsageError(f"dataset_fraction must be in (0, 1], not {script_args.dataset_fraction}")
@@ -32,6 +47,15 @@ def build_dataset(script_args: Any, tokenizer: Any = None):
     set_input_encoding(getattr(script_args, "encoding", None))
     questions = mcq.load_train(script_args.dataset_path, skip_invalid=script_args.skip_invalid)
     total = len(questions)
+    questions, heldout = split_heldout(questions, script_args)
+    if heldout:
+        log.info(
+            "data: holding out %d question(s) for eval/accuracy (%s)",
+            len(heldout),
+            f"eval_input {script_args.eval_input}"
+            if getattr(script_args, "eval_input", None)
+            else f"eval_share {script_args.eval_share}, seed {script_args.dataset_seed}",
+        )
     questions = select_subset(
         questions, script_args.dataset_fraction, script_args.max_samples, script_args.dataset_seed
     )
@@ -63,7 +87,7 @@ def build_dataset(script_args: Any, tokenizer: Any = None):
         script_args.max_samples,
         prompt.name,
     )
-    return Dataset.from_list(rows)
+    return Dataset.from_list(rows), heldout
 
 
 def select_subset(items: list, fraction: float, max_samples: int | None, seed: int) -> list:

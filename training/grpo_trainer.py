@@ -117,10 +117,11 @@ def build_trainer(script_args: Any, training_args: GRPOConfig, model_args: Model
     """Data → model → rewards → ``GRPOTrainer`` (LoRA from ``model_args``, vLLM when asked)."""
     from trl import GRPOTrainer, get_peft_config
 
-    from training.grpo_data import build_dataset
+    from training.grpo_data import build_datasets
+    from training.heldout_eval import heldout_callback
 
     tokenizer = load_tokenizer(model_args, training_args)
-    dataset = build_dataset(script_args, tokenizer)
+    dataset, heldout = build_datasets(script_args, tokenizer)
     model = load_policy(model_args, training_args)
     reward_funcs, _ = load_rewards(script_args, training_args)
     if training_args.use_vllm:
@@ -136,6 +137,9 @@ def build_trainer(script_args: Any, training_args: GRPOConfig, model_args: Model
         callbacks=[make_callback()],
     )
     trainer.add_callback(component_watch(script_args))  # alarm when a component stops scoring
+    evaluation = heldout_callback(trainer, heldout, script_args, training_args)
+    if evaluation is not None:  # held-out accuracy every eval_steps, best_checkpoint
+        trainer.add_callback(evaluation)
     add_hacking_watch(trainer, script_args)  # degenerate answers, flat groups, accuracy vs reward
     if training_args.use_vllm:
         from training.vllm_colocate import use_reload_for_weight_sync

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import mcq
-from mcq.errors import UsageError
 from rewards.judgments import load_labelled, read_pairs
 from rewards.learned import conversation, has_chat_template, plain_text
 from rewards.registry import Sample
@@ -153,27 +152,9 @@ def split_pairs(pairs: list[Pair], eval_share: float, seed: int) -> tuple[list[P
         >>> len(train), len(held), {p["group"] for p in train} & {p["group"] for p in held}
         (16, 4, set())
     """
-    if not 0 <= eval_share < 1:
-        raise UsageError(f"eval_share must be in [0, 1), not {eval_share}")
-    if eval_share == 0:
-        return list(pairs), []
-    groups = sorted({p["group"] for p in pairs})
-    random.Random(seed).shuffle(groups)
-    target = max(1, round(len(pairs) * eval_share))
-    sizes = defaultdict(int)
-    for p in pairs:
-        sizes[p["group"]] += 1
-    held_groups, held = set(), 0
-    for group in groups:
-        if held >= target:
-            break
-        held_groups.add(group)
-        held += sizes[group]
-    train = [p for p in pairs if p["group"] not in held_groups]
-    evaluation = [p for p in pairs if p["group"] in held_groups]
-    if not train:
-        raise UsageError(f"eval_share {eval_share} leaves no pairs to train on")
-    return train, evaluation
+    from training.heldout import split_by_group
+
+    return split_by_group(pairs, eval_share, seed, lambda p: p["group"], "pairs")
 
 
 def _zip_cycle(pos: list[_Text], neg: list[_Text], group: str) -> list[Pair]:

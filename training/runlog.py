@@ -26,6 +26,7 @@ __all__ = [
     "log",
     "one_line",
     "package_versions",
+    "record_best_checkpoint",
     "record_segments",
     "start_run_log",
     "stop_run_log",
@@ -116,6 +117,9 @@ def write_run_info(
         "training_args": json.loads(training_args.to_json_string()),
         **record_segments(segments),
     }
+    carried = _carried_best(run_dir, segments)
+    if carried:
+        info["best_checkpoint"] = carried
     for level, note in getattr(training_args, "device_notes", []):
         log.log(level, "%s", note)
     log.info("recipe: %s", recipe or "(none, command line only)")
@@ -129,6 +133,29 @@ def write_run_info(
     )
     config_log.info("versions: %s", json.dumps(package_versions()))
     write_atomic(run_dir / RUN_INFO, json.dumps(info, ensure_ascii=False, indent=2, default=str))
+
+
+def record_best_checkpoint(run_dir: Path, best: dict[str, Any]) -> None:
+    """Set ``best_checkpoint`` (``step``, ``path``, ``eval_accuracy``) in ``zhongli_run.json``."""
+    path = run_dir / RUN_INFO
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        info = {}
+    info["best_checkpoint"] = {k: best.get(k) for k in ("step", "path", "eval_accuracy")}
+    write_atomic(path, json.dumps(info, ensure_ascii=False, indent=2, default=str))
+
+
+def _carried_best(run_dir: Path, segments: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """A resumed run's ``best_checkpoint`` from before its resume point (a fresh run: none)."""
+    start = (segments or [{}])[-1].get("start_step", 0)
+    try:
+        best = json.loads((run_dir / RUN_INFO).read_text(encoding="utf-8")).get("best_checkpoint")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if start > 0 and isinstance(best, dict) and isinstance(best.get("step"), int):
+        return best if best["step"] <= start else None
+    return None
 
 
 def record_segments(segments: list[dict[str, Any]] | None) -> dict[str, Any]:
