@@ -1,33 +1,30 @@
 """Command line: ``python -m evals {score,compare,sample,neutrality,probe,rewards,audit,demo-report}``.
 
 Each subcommand is a module with ``make_parser(subparsers=None)`` + ``main(args)`` (listed in
-:data:`COMMANDS`); :func:`mcq.cli.run_command` maps the outcome to the exit code: 0 ok,
-2 bad input (one line on stderr), 130 Ctrl-C, 1 failure.
+:data:`COMMANDS`); :class:`mcq.cli.CommandTree` builds the tree and maps the outcome to the exit
+code: 0 ok, 2 bad input (one line on stderr), 130 Ctrl-C, 1 failure.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import logging
-import sys
 from collections.abc import Sequence
 
-from mcq.cli import program, run_command
+from mcq.cli import CommandTree
 
-__all__ = ["COMMANDS", "main", "make_parser"]
+__all__ = ["CLI", "COMMANDS", "main", "make_parser"]
 
-#: The subcommand modules, in ``--help`` order; each has ``make_parser`` and ``main``.
-COMMANDS = (
-    "evals.commands.score",
-    "evals.commands.compare",
-    "evals.commands.sample",
-    "evals.commands.neutrality",
-    "evals.commands.probe",
-    "evals.commands.rewards",
-    "evals.commands.audit",
-    "evals.demo",
-)
+#: Each subcommand and the module that defines it, in ``--help`` order.
+COMMANDS = {
+    "score": "evals.commands.score",
+    "compare": "evals.commands.compare",
+    "sample": "evals.commands.sample",
+    "neutrality": "evals.commands.neutrality",
+    "probe": "evals.commands.probe",
+    "rewards": "evals.commands.rewards",
+    "audit": "evals.commands.audit",
+    "demo-report": "evals.demo",
+}
 
 EPILOG = """\
 examples:
@@ -44,26 +41,17 @@ examples:
 """
 
 
-def make_parser() -> argparse.ArgumentParser:
-    """The ``python -m evals`` parser: one subcommand per module in :data:`COMMANDS`."""
-    parser = argparse.ArgumentParser(
-        prog=program("evals"),
-        description="Score completions, compare two systems, and audit answers with the zhongli rewards.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(name).make_parser(sub)
-    return parser
+CLI = CommandTree(
+    "evals",
+    COMMANDS,
+    "Score completions, compare two systems, and audit answers with the zhongli rewards.",
+    EPILOG,
+    short_errors=True,
+)
+make_parser = CLI.make_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run one subcommand; returns the exit code."""
-    args = make_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="evals: %(message)s")
-    try:
-        return run_command(args.func, args, prog=f"evals {args.command}")
-    except OSError as err:  # disk full, permission denied: not the input's fault
-        print(f"evals {args.command}: failed: {err}", file=sys.stderr)
-        return 1
+    return CLI.main(argv)

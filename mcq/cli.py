@@ -2,15 +2,22 @@
 
 Each command module exposes ``make_parser(subparsers=None)`` (a stand-alone parser, or a
 subcommand added to ``subparsers``, with ``func=main`` set as its default) and ``main(args)``
-(which takes the parsed namespace). The package's ``__main__`` builds the tree and calls
-:func:`run_command`, the one place that maps outcomes to exit codes:
+(which takes the parsed namespace). The package's :class:`CommandTree` builds the tree and
+calls :func:`run_command`, the one place that maps outcomes to exit codes:
 
 * :class:`mcq.errors.UsageError` (bad flags or input files): ``error: …`` on stderr, exit 2;
 * ``KeyboardInterrupt`` (Ctrl-C): ``interrupted`` on stderr, exit 130;
 * a closed pipe (``… | head``): quiet, exit 141, as the shell's own tools do;
 * a library that the install left out (torch, TRL, vLLM, Gradio: see :data:`EXTRAS`): one line
   naming the ``pip install 'zhongli[EXTRA]'`` that adds it, exit 1;
+* an ``OSError`` about a path the user can change (:data:`PATH_ERRORS`: not found, exists, a
+  folder where a file goes or the reverse, permission denied): ``error: PATH: why``, exit 2;
+  any other ``OSError`` (disk full, an I/O or network failure): ``failed: why: PATH``, exit 1;
 * anything else is a bug: the traceback is printed and the exit code is 1.
+
+A package's command line (``python -m rewards``, …) is a :class:`CommandTree`: the package
+names its command modules, and the tree parses (argparse errors are one line and exit 2, as
+:class:`CommandParser` prints them) and runs the chosen command through :func:`run_command`.
 
 Every parser made by :func:`command_parser` takes ``-q/--quiet`` (warnings only, no progress
 bars) and ``-v/--verbose`` (debug logging); :func:`run_command` applies them before ``main``.
@@ -26,15 +33,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
+import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 from mcq.errors import UsageError
 
 __all__ = [
     "EXTRAS",
+    "PATH_ERRORS",
+    "CommandParser",
+    "CommandTree",
     "UsageError",
     "add_verbosity_flags",
     "apply_verbosity",
@@ -63,6 +76,17 @@ EXTRAS = {
     "gradio": "app",
     "gradio_client": "app",
 }
+
+
+#: The ``OSError`` kinds that a user fixes by naming another path (or fixing its permissions):
+#: exit 2 with the path, as for a :class:`UsageError`. Other ``OSError`` kinds are the machine's.
+PATH_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
 
 
 def program(package: str) -> str:
@@ -100,10 +124,99 @@ def command_parser(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if subparsers is None:
-        parser = argparse.ArgumentParser(prog=prog or name, **kwargs)
+        parser = CommandParser(prog=prog or name, **kwargs)
     else:
         parser = subparsers.add_parser(name, help=help, **kwargs)
     add_verbosity_flags(parser)
+    return parser
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``prog: error: message (see --help)``, exit 2.
+
+    Example:
+        >>> import contextlib, io
+        >>> shown = io.StringIO()
+        >>> with contextlib.redirect_stderr(shown), contextlib.suppress(SystemExit):
+        ...     CommandParser(prog="demo").parse_args(["--nope"])
+        >>> shown.getvalue()
+        'demo: error: unrecognized arguments: --nope (see --help)\\n'
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+@dataclass(frozen=True)
+class CommandTree:
+    """A package's command line, ``python -m PACKAGE COMMAND ...``, built from command modules.
+
+    ``commands`` maps each subcommand to the module that defines it (``make_parser(subparsers)``
+    + ``main(args)``), in ``--help`` order; a package that is one command gives that module
+    alone. :meth:`main` imports only the module of the command it runs.
+
+    Example:
+        >>> tree = CommandTree("rewards", {"list": "rewards.commands.list"}, "Score answers.")
+        >>> tree.make_parser().prog
+        'python -m rewards'
+        >>> tree.main(["list", "--nope"])
+        Traceback (most recent call last):
+        ...
+        SystemExit: 2
+    """
+
+    package: str
+    commands: Mapping[str, str] | str
+    description: str = ""
+    epilog: str | None = None
+    #: Commands whose unknown options go on to a library, as a list in this namespace attribute.
+    passthrough: Mapping[str, str] = field(default_factory=dict)
+    #: Error lines start ``rewards score:`` (the package name) rather than ``python -m rewards score:``.
+    short_errors: bool = False
+
+    def make_parser(self, only: str | None = None) -> argparse.ArgumentParser:
+        """The parser; with ``only`` (a known command) the tree holds that command alone."""
+        if isinstance(self.commands, str):
+            return importlib.import_module(self.commands).make_parser()
+        parser = CommandParser(
+            prog=program(self.package),
+            description=self.description,
+            epilog=self.epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+        for name in [only] if only in self.commands else self.commands:
+            importlib.import_module(self.commands[name]).make_parser(sub)
+        return parser
+
+    def main(self, argv: Sequence[str] | None = None) -> int:
+        """Parse ``argv`` and run its command; returns the exit code (``--help`` and argparse
+        errors exit through ``SystemExit``, 0 and 2, as argparse does)."""
+        argv = list(sys.argv[1:] if argv is None else argv)
+        tree = not isinstance(self.commands, str)
+        command = argv[0] if tree and argv and argv[0] in self.commands else None
+        prog = self.package if self.short_errors else program(self.package)
+        return run_command(self._parse_and_run, argv, prog=f"{prog} {command}" if command else prog)
+
+    def _parse_and_run(self, argv: list[str]) -> int | None:
+        parser = self.make_parser(only=argv[0] if argv else None)
+        args, extra = parser.parse_known_args(argv)
+        command = getattr(args, "command", None)
+        if extra and command not in self.passthrough:
+            _chosen(parser, command).error(f"unrecognized arguments: {' '.join(extra)}")
+        if command in self.passthrough:
+            setattr(args, self.passthrough[command], extra)
+        apply_verbosity(args)
+        return args.func(args)
+
+
+def _chosen(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The parser of ``command`` when it prints one-line errors, else ``parser`` itself."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(command)
+            if isinstance(chosen, CommandParser):
+                return chosen
     return parser
 
 
@@ -197,3 +310,14 @@ def run_command(
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:
+        why = " ".join((exc.strerror or str(exc) or type(exc).__name__).split())
+        logging.getLogger(__name__).debug("%s failed", prog, exc_info=True)  # -v: the traceback
+        if isinstance(exc, PATH_ERRORS) and exc.filename:
+            print(f"{prog}: error: {exc.filename}: {why}", file=err)
+            return 2
+        print(
+            f"{prog}: failed: {why}: {exc.filename}" if exc.filename else f"{prog}: failed: {why}",
+            file=err,
+        )
+        return 1

@@ -1,18 +1,14 @@
 """``python -m rewards``: score completion files, list components and presets, explain one text.
 
 Each subcommand is a module in :mod:`rewards.commands` with ``make_parser(subparsers=None)`` +
-``main(args)``; :func:`mcq.cli.run_command` maps the outcome to the exit code.
+``main(args)``; :class:`mcq.cli.CommandTree` builds the tree and maps the outcome to the exit code.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import sys
+from mcq.cli import CommandTree
 
-from mcq.cli import program, run_command
-
-__all__ = ["COMMANDS", "main", "make_parser"]
+__all__ = ["CLI", "COMMANDS", "main", "make_parser"]
 
 EPILOG = """\
 examples:
@@ -28,30 +24,19 @@ exit status: 0 ok, 2 bad input (one line on stderr), 130 interrupted, 1 failure.
 """
 
 
-#: The subcommand modules, in ``--help`` order; each has ``make_parser`` and ``main``.
-COMMANDS = ("rewards.commands.score", "rewards.commands.list", "rewards.commands.explain")
+#: Each subcommand and the module that defines it, in ``--help`` order.
+COMMANDS = {
+    "score": "rewards.commands.score",
+    "list": "rewards.commands.list",
+    "explain": "rewards.commands.explain",
+}
 
-
-def make_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m rewards``."""
-    parser = argparse.ArgumentParser(
-        prog=program("rewards"),
-        description="Score model answers with zhongli's reward registry.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{score,list,explain}")
-    for name in COMMANDS:
-        importlib.import_module(name).make_parser(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status."""
-    args = make_parser().parse_args(argv)
-    try:
-        return run_command(args.func, args, prog=f"rewards {args.command}")
-    except OSError as err:  # disk full, permission denied: not the input's fault
-        detail = f"{err.strerror or err}: {err.filename or ''}".rstrip(": ")
-        print(f"rewards {args.command}: failed: {detail}", file=sys.stderr)
-        return 1
+CLI = CommandTree(
+    "rewards",
+    COMMANDS,
+    "Score model answers with zhongli's reward registry.",
+    EPILOG,
+    short_errors=True,
+)
+make_parser = CLI.make_parser
+main = CLI.main

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
-from mcq.cli import apply_verbosity, program, run_command
+from mcq.cli import CommandTree
 
 EPILOG = """\
 examples:
@@ -23,52 +22,28 @@ training/README.md has the commands for several GPUs (accelerate, DeepSpeed, FSD
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command tree: one ``make_parser(sub)`` line per subcommand."""
-    from training import check_data, curves, grpo, merge, push, rm
-
-    parser = argparse.ArgumentParser(
-        prog=program("training"),
-        description="Train and package zhongli models (GRPO with TRL).",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    grpo.make_parser(sub)
-    rm.make_parser(sub)
-    check_data.make_parser(sub)
-    merge.make_parser(sub)
-    curves.make_parser(sub)
-    push.make_parser(sub)
-    # training.demo keeps its own argv parser: listed here for --help, run by _demo().
-    sub.add_parser("demo", help="rebuild the embedded demo models in assets/models/ on a CPU")
-    return parser
+CLI = CommandTree(
+    "training",
+    {
+        "grpo": "training.grpo",
+        "rm": "training.rm",
+        "check-data": "training.check_data",
+        "merge": "training.merge",
+        "curves": "training.curves",
+        "push": "training.push",
+        "demo": "training.demo",
+    },
+    "Train and package zhongli models (GRPO with TRL).",
+    EPILOG,
+)
+build_parser = CLI.make_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; returns the exit code (0 ok, 2 bad input, 1 failure, 130 Ctrl-C)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "demo":
-        return run_command(_demo, argv[1:], prog=f"{program('training')} demo")
-    command = argv[0] if argv and not argv[0].startswith("-") else None
-    prog = f"{program('training')} {command}" if command else program("training")
-    _quiet_imports(command)
-    return run_command(_parse_and_run, argv, prog=prog)
-
-
-def _parse_and_run(argv: list[str]) -> int | None:
-    args = build_parser().parse_args(argv)
-    apply_verbosity(args)
-    return args.func(args)
-
-
-def _demo(argv: list[str]) -> int:
-    from training.demo import main as demo_main
-    from training.demo import make_parser
-
-    args = make_parser().parse_args(argv)
-    apply_verbosity(args)
-    return demo_main(args) or 0
+    _quiet_imports(argv[0] if argv else None)
+    return CLI.main(argv)
 
 
 def _quiet_imports(command: str | None) -> None:

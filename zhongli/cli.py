@@ -17,6 +17,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from mcq.cli import CommandParser
 from zhongli import __version__
 
 __all__ = ["PACKAGES", "main"]
@@ -46,7 +47,7 @@ need the extras (pip install 'zhongli[all]').
 
 def make_parser() -> argparse.ArgumentParser:
     """The top-level parser: a package name, then everything that package's command takes."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="zhongli",
         description="zhongli: train and judge Chinese LLM answers to multiple-choice questions.",
         epilog=EPILOG,
@@ -70,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         launcher, mcq.cli.LAUNCHER = mcq.cli.LAUNCHER, "zhongli"
         try:
             return int(module.main(argv[1:]) or 0)
+        except SystemExit as done:  # a usage error, already one line: its code, as below
+            if not done.code:
+                raise  # --help: exits as argparse does
+            return done.code if isinstance(done.code, int) else 2
         finally:
             mcq.cli.LAUNCHER = launcher
     try:
