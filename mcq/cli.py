@@ -13,6 +13,8 @@ calls :func:`run_command`, the one place that maps outcomes to exit codes:
 * an ``OSError`` about a path the user can change (:data:`PATH_ERRORS`: not found, exists, a
   folder where a file goes or the reverse, permission denied): ``error: PATH: why``, exit 2;
   any other ``OSError`` (disk full, an I/O or network failure): ``failed: why: PATH``, exit 1;
+* :class:`CommandFailed` (a worker process died, the hub refused an upload): ``failed: …``,
+  exit 1;
 * anything else is a bug: the traceback is printed and the exit code is 1.
 
 A package's command line (``python -m rewards``, …) is a :class:`CommandTree`: the package
@@ -46,6 +48,7 @@ from mcq.errors import UsageError
 __all__ = [
     "EXTRAS",
     "PATH_ERRORS",
+    "CommandFailed",
     "CommandParser",
     "CommandTree",
     "UsageError",
@@ -87,6 +90,11 @@ PATH_ERRORS = (
     NotADirectoryError,
     PermissionError,
 )
+
+
+class CommandFailed(RuntimeError):
+    """A command could not finish for a reason outside the user's input (a worker process
+    died, the hub refused an upload); ``str(err)`` is one line, and the exit code is 1."""
 
 
 def program(package: str) -> str:
@@ -310,6 +318,9 @@ def run_command(
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except CommandFailed as exc:
+        print(f"{prog}: failed: {exc}", file=err)
+        return 1
     except OSError as exc:
         why = " ".join((exc.strerror or str(exc) or type(exc).__name__).split())
         logging.getLogger(__name__).debug("%s failed", prog, exc_info=True)  # -v: the traceback

@@ -117,3 +117,13 @@ def test_an_os_error_of_the_machine_is_exit_1_in_one_line():
     full = OSError(errno.ENOSPC, "No space left on device", "out.csv")
     assert _ending(full) == (1, "demo: failed: No space left on device: out.csv\n")
     assert _ending(ConnectionResetError("peer went away")) == (1, "demo: failed: peer went away\n")
+
+
+def test_a_failed_worker_or_upload_is_exit_1_in_one_line():
+    from inference.generation.parallel import WorkerFailed
+    from training.push import PushFailed
+
+    worker = WorkerFailed("data-parallel worker 1 failed (exit 3); rerun to resume")
+    assert _ending(worker) == (1, f"demo: failed: {worker}\n")
+    upload = PushFailed("push to me/zhongli failed: 401 Unauthorized")
+    assert _ending(upload) == (1, f"demo: failed: {upload}\n")

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mcq.cli import command_parser
+from mcq.cli import CommandFailed, command_parser
 from mcq.errors import UsageError
 from mcq.files import check_output_folder, write_atomic
 from mcq.paths import REPO_ROOT
@@ -211,7 +211,7 @@ def push(
     return None, files
 
 
-class PushFailed(RuntimeError):
+class PushFailed(CommandFailed):
     """The hub refused or could not be reached; ``str(err)`` is one line (exit code 1)."""
 
 
@@ -246,18 +246,12 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     """Push (or preview); exit 1 with one line when the hub push fails."""
-    import sys
-
     folder = args.input or args.folder
     if not folder or (args.input and args.folder and args.input != args.folder):
         raise UsageError("give the run or model folder once (--input RUN_OR_MODEL)")
-    try:
-        preview, files = push(
-            folder, args.repo_id, private=args.private, dry_run=args.dry_run, out=args.output_dir
-        )
-    except PushFailed as err:
-        print(f"python -m training push: error: {err}", file=sys.stderr)
-        return 1
+    preview, files = push(  # PushFailed: one line, exit 1 (mcq.cli.run_command)
+        folder, args.repo_id, private=args.private, dry_run=args.dry_run, out=args.output_dir
+    )
     if preview is not None:
         print(f"dry run: card and list of {len(files)} files written to {preview}")
     else:

@@ -31,6 +31,7 @@ from inference.generation.plan import (
 from inference.generation.results import DETAILED, append_rows, csv_text, read_detailed_results
 from inference.generation.settings import GenerationSettings
 from mcq import Question
+from mcq.cli import CommandFailed
 from mcq.errors import UsageError
 from mcq.files import write_atomic
 from mcq.paths import REPO_ROOT
@@ -70,7 +71,7 @@ def remove_shards(out: Path) -> None:
 def run_data_parallel(checked: Plan) -> None:
     """Start one worker process per engine, show their progress, then collect their shards.
 
-    Raises :class:`UsageError` when a worker failed; everything finished so far is kept in
+    Raises :class:`WorkerFailed` when a worker failed; everything finished so far is kept in
     detailed_results.csv and the shards stay for the rerun.
     """
     size = checked.settings.data_parallel_size
@@ -132,8 +133,8 @@ def run_data_parallel(checked: Plan) -> None:
         raise WorkerFailed(f"data-parallel worker {rank} failed (exit {code}); rerun to resume")
 
 
-class WorkerFailed(RuntimeError):
-    """A data-parallel worker exited with an error (its own message is above)."""
+class WorkerFailed(CommandFailed):
+    """A data-parallel worker exited with an error (its own message is above): exit 1."""
 
 
 def run_worker(job_file: str | Path, rank: int) -> int:
