@@ -30,7 +30,6 @@ another directory, or map single categories to other files.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,7 +37,7 @@ from rewards.lexicon import CATEGORIES, NeutralityLexicon, TermMatch, load_lexic
 from rewards.lexicon import DEFAULT_LEXICON_DIR as DEFAULT_LEXICON_DIR  # its old home
 from rewards.lexicon import LEXICON_FILES as LEXICON_FILES  # its old home
 from rewards.registry import Sample, Scored, component
-from rewards.text import as_text, to_simplified
+from rewards.text import as_text, content, to_simplified
 
 __all__ = ["NeutralityLexicon", "load_lexicon", "neutrality", "neutrality_score"]
 
@@ -52,7 +51,6 @@ HEDGE_REPEATS_COUNTED = 2
 # characters are fine; each one beyond takes 1/allowance of the score away.
 HEDGES_FREE = 4
 CHARS_PER_HEDGE = 25
-_NOT_CONTENT_RE = re.compile(r"[\s\W_]+")
 
 
 # ---------------------------------------------------------------------- scoring
@@ -153,6 +151,6 @@ def neutrality(completion: object, sample: Sample | None = None, *, lexicon: Any
     details: dict[str, Any] = {"terms": [m.as_dict() for m in matches], "counts": counts}
     chars = None  # only a text with more than HEDGES_FREE hedges can be spam
     if counts["neutral"] > HEDGES_FREE:
-        chars = len(_NOT_CONTENT_RE.sub("", text))
+        chars = len(content(text))
         details["hedges_allowed"] = round(HEDGES_FREE + chars / CHARS_PER_HEDGE, 2)
     return Scored(neutrality_score(matches, chars), details)

@@ -14,6 +14,7 @@ import mcq
 from mcq.records import TO_ASCII_LETTERS
 from rewards.registry import Sample, Scored, component
 from rewards.text import as_text, extract, to_simplified
+from rewards.text import content as _content
 
 __all__ = ["reasoning"]
 
@@ -60,7 +61,6 @@ def _option_letters(body: str) -> set[str]:
 
 
 _SENTENCE_SPLIT_RE = re.compile(r"[。！？!?；;\n]+")
-_NOT_CONTENT_RE = re.compile(r"[\s\W_]+")
 _REASON_START_RE = re.compile(r"理由\s*(?:\*\*)?\s*[:：]")
 # What counts as the reasoning's own words: Chinese characters and digits (an answer in
 # English or one made of letters and symbols says nothing to a Chinese reader).
@@ -97,7 +97,7 @@ def _length_factor(substance: int, n: int) -> float:
 @lru_cache(maxsize=1024)
 def _copy_grams(source: str) -> frozenset[str]:
     """Every COPY_GRAM-character run of the question and options (Simplified, no punctuation)."""
-    text = _NOT_CONTENT_RE.sub("", to_simplified(source))
+    text = _content(to_simplified(source))
     return frozenset(text[i : i + COPY_GRAM] for i in range(len(text) - COPY_GRAM + 1))
 
 
@@ -126,7 +126,7 @@ def _copied_chars(content: str, sample: Sample | None) -> int:
 
 @lru_cache(maxsize=4096)
 def _option_key(option_text: str) -> str:
-    return _NOT_CONTENT_RE.sub("", to_simplified(option_text))[:_OPTION_KEY_CHARS]
+    return _content(to_simplified(option_text))[:_OPTION_KEY_CHARS]
 
 
 def _repetition(content: str, sentences: list[str]) -> tuple[float, float]:
@@ -199,7 +199,7 @@ def reasoning(completion: object, sample: Sample | None = None) -> Scored:
     letter, _ = extract(text)
     reason = _REASON_START_RE.search(text)
     body = to_simplified(text)[reason.end() :] if reason else to_simplified(text)
-    content = _NOT_CONTENT_RE.sub("", body)
+    content = _content(body)
     n = len(content)
 
     found = _MARKER_RE.findall(body)

@@ -9,13 +9,14 @@ text are offsets into the original.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
 import mcq
 from mcq.tables import missing
 
-__all__ = ["as_text", "extract", "to_simplified"]
+__all__ = ["as_text", "content", "extract", "to_simplified"]
 
 _converter: Any = None
 # Per-character fallback for the rare conversions that change the text's length.
@@ -83,6 +84,19 @@ def _char_to_simplified(ch: str) -> str:
         if len(_char_cache) < 100_000:
             _char_cache[ch] = out
     return out
+
+
+_NOT_CONTENT_RE = re.compile(r"[\s\W_]+")
+
+
+def content(text: str) -> str:
+    """The text without whitespace and punctuation: what the components measure lengths on.
+
+    Example:
+        >>> content("答案：B。\\n理由： 因為…")
+        '答案B理由因為'
+    """
+    return _NOT_CONTENT_RE.sub("", text)
 
 
 def extract(text: str) -> tuple[str | None, str]:
