@@ -233,3 +233,15 @@ def test_unusable_eval_input_exits_2_with_one_line_before_training(
     )
     assert message in err
     assert not run.exists()  # refused before the run folder is made
+
+
+def test_a_resumed_run_keeps_its_earlier_best_checkpoint_and_a_fresh_run_drops_it(tmp_path):
+    from training.runlog import _carried_best, record_best_checkpoint
+
+    best = {"step": 4, "path": str(tmp_path / "checkpoint-4"), "eval_accuracy": 0.5}
+    (tmp_path / "zhongli_run.json").write_text("{}", encoding="utf-8")
+    record_best_checkpoint(tmp_path, best)
+    assert read_json(tmp_path / "zhongli_run.json")["best_checkpoint"] == best
+    assert _carried_best(tmp_path, [{"start_step": 0}, {"start_step": 6}]) == best
+    assert _carried_best(tmp_path, [{"start_step": 0}]) is None  # a fresh start
+    assert _carried_best(tmp_path, [{"start_step": 2}]) is None  # resumed before that best
