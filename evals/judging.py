@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from mcq.errors import UsageError
+from evals.data import load_preset
 from mcq.files import json_safe
 from mcq.tables import row_id
 from rewards.judgments import answer_text, pair_reference
@@ -46,6 +46,12 @@ __all__ = [
 
 #: Decimals at which scores are compared (ties, wins).
 DECIMALS = 6
+
+#: The headline figure of each kind of judgment (the summary, the report and the console line).
+METRIC = {"labelled": "auc", "pairs": "accuracy"}
+
+#: The two sides of a preference pair, in the order scores.csv lists them.
+SIDES = ("chosen", "rejected")
 
 
 @dataclass
@@ -77,15 +83,19 @@ class Evaluation:
     label: str | None = None
     input_formats: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def metric(self) -> str:
+        """The headline figure of this mode: ``"auc"`` (labelled) or ``"accuracy"`` (pairs)."""
+        return METRIC[self.mode]
+
     def summary(self) -> dict[str, Any]:
         """The ``summary.json`` payload: ``{"components": {name: {metric, ties, n, ci}}}``,
         with ``subsets`` (accuracy and n per subset, as RewardBench reports them) when pairs
         have subsets, and ``input_format`` for a reward model."""
-        key = "auc" if self.mode == "labelled" else "accuracy"
         components = {}
         for name, m in self.metrics.items():
             entry = {
-                key: _num(m[key]),
+                self.metric: _num(m[self.metric]),
                 "ties": _num(m["ties"]),
                 "n": int(m["n"]),
                 "ci": [_num(m["ci"][0]), _num(m["ci"][1])],
@@ -115,13 +125,41 @@ class Evaluation:
         )
 
 
-def _score(rows: list[dict[str, Any]], preset: Any) -> tuple[list[str], dict[str, list]]:
-    """Score rows with the preset: component names (``total`` last) and their score columns."""
+@dataclass
+class _Scored:
+    """Texts scored with a preset: component names (``total`` last), a score column each, and
+    how the preset's reward models read the texts (with a report line each)."""
+
+    preset: str
+    names: list[str]
+    columns: dict[str, list[float | None]]
+    input_formats: dict[str, str]
+    notes: list[str]
+
+    def evaluation(self, mode: str, metrics: dict, scores: list, **extra: Any) -> Evaluation:
+        return Evaluation(
+            mode=mode,
+            preset=self.preset,
+            components=self.names,
+            metrics=metrics,
+            scores=scores,
+            correlation=spearman_matrix(self.columns),
+            notes=self.notes,
+            input_formats=self.input_formats,
+            **extra,
+        )
+
+
+def _score(rows: list[dict[str, Any]], preset: Any) -> _Scored:
+    """Score rows with the preset (a name, a path or a loaded preset)."""
     from rewards.io import score_rows
 
-    scored = score_rows(rows, preset, progress=True)
-    names = [*preset.weights, "total"]
-    return names, {name: [row.get(name) for row in scored] for name in names}
+    chosen = load_preset(preset)
+    scored = score_rows(rows, chosen, progress=True)
+    names = [*chosen.weights, "total"]
+    formats, notes = _input_formats(chosen)
+    columns = {name: [row.get(name) for row in scored] for name in names}
+    return _Scored(chosen.name, names, columns, formats, notes)
 
 
 def _input_formats(preset: Any) -> tuple[dict[str, str], list[str]]:
@@ -144,17 +182,6 @@ def _input_formats(preset: Any) -> tuple[dict[str, str], list[str]]:
     return formats, notes
 
 
-def _load_preset(preset: Any) -> Any:
-    import rewards
-
-    try:
-        return rewards.load_preset(preset)
-    except UsageError:
-        raise
-    except (KeyError, FileNotFoundError, ValueError) as err:
-        raise UsageError(f"unknown reward preset {preset!r} ({err})") from None
-
-
 # ------------------------------------------------------------------------------ measures
 
 
@@ -162,10 +189,8 @@ def _rounded(values: Iterable[float]) -> np.ndarray:
     return np.round(np.asarray(list(values), dtype=float), DECIMALS)
 
 
-def _excluded_note(name: str, excluded: int, what: str) -> str | None:
-    if not excluded:
-        return None
-    return f"`{name}`: {excluded} {what} left out (not applicable)"
+def _excluded_notes(name: str, excluded: int, what: str) -> list[str]:
+    return [f"`{name}`: {excluded} {what} left out (not applicable)"] if excluded else []
 
 
 def evaluate_labelled(
@@ -193,71 +218,44 @@ def evaluate_labelled(
         >>> [s["id"] for s in evaluate_labelled(unnamed, [1, 0], resamples=10).scores]
         ['1', '2']
     """
-    from evals.stats import auc_ci, tie_share
-
-    chosen = _load_preset(preset)
-    names, columns = _score(list(rows), chosen)
-    formats, notes = _input_formats(chosen)
+    rows = list(rows)
+    scored = _score(rows, preset)
     y = np.asarray(labels, dtype=int)
     metrics = {}
-    for name in names:
-        applies = np.array([v is not None for v in columns[name]])
-        values = _rounded(v for v in columns[name] if v is not None)
-        kept = y[applies]
-        pos, neg = values[kept == 1], values[kept == 0]
-        auc, low, high = auc_ci(pos, neg, resamples=resamples, seed=seed)
-        metrics[name] = {
-            "auc": auc,
-            "ci": [low, high],
-            "ties": tie_share(pos, neg),
-            "n": int(values.size),
-            "n_positive": int(pos.size),
-            "n_negative": int(neg.size),
-            "mean_positive": float(pos.mean()) if pos.size else float("nan"),
-            "mean_negative": float(neg.mean()) if neg.size else float("nan"),
-            "excluded": int((~applies).sum()),
-        }
-        note = _excluded_note(name, metrics[name]["excluded"], "row(s)")
-        if note:
-            notes.append(note)
-        if pos.size == 0 or neg.size == 0:
-            notes.append(f"`{name}`: applies to one class only, so it has no AUC")
+    for name in scored.names:
+        metrics[name] = _labelled_figures(scored.columns[name], y, resamples, seed)
+        scored.notes += _excluded_notes(name, metrics[name]["excluded"], "row(s)")
+        if not (metrics[name]["n_positive"] and metrics[name]["n_negative"]):
+            scored.notes.append(f"`{name}`: applies to one class only, so it has no AUC")
     scores = [
-        {"id": row_id(row.get("id"), i + 1), label: int(y[i])} | {n: columns[n][i] for n in names}
+        {"id": row_id(row.get("id"), i + 1), label: int(y[i])}
+        | {name: scored.columns[name][i] for name in scored.names}
         for i, row in enumerate(rows)
     ]
-    return Evaluation(
-        mode="labelled",
-        source=source,
-        preset=chosen.name,
-        components=names,
-        metrics=metrics,
-        scores=scores,
-        correlation=spearman_matrix(columns),
-        notes=notes,
-        label=label,
-        input_formats=formats,
-    )
+    return scored.evaluation("labelled", metrics, scores, source=source, label=label)
 
 
-def _pair_figures(right: np.ndarray, tie: np.ndarray, resamples: int, seed: int) -> dict:
-    """Accuracy (ties wrong), tie share and accuracy without ties, with 95% Wilson intervals
-    (the interval ``training rm`` gives the same pairs in rm_eval.json)."""
-    from evals.stats import wilson_interval
+def _labelled_figures(
+    column: list[float | None], y: np.ndarray, resamples: int, seed: int
+) -> dict[str, Any]:
+    """One component's AUC, interval, tie share and class means over the rows it applies to."""
+    from evals.stats import auc_ci, tie_share
 
-    untied = right[~tie]
-    low, high = wilson_interval(int(right.sum()), int(right.size))
-    low_nt, high_nt = wilson_interval(int(untied.sum()), int(untied.size))
-    acc = float(right.mean()) if right.size else float("nan")
-    acc_nt = float(untied.mean()) if untied.size else float("nan")
+    applies = np.array([v is not None for v in column], dtype=bool)
+    values = _rounded(v for v in column if v is not None)
+    kept = y[applies]
+    pos, neg = values[kept == 1], values[kept == 0]
+    auc, low, high = auc_ci(pos, neg, resamples=resamples, seed=seed)
     return {
-        "accuracy": acc,
+        "auc": auc,
         "ci": [low, high],
-        "ties": float(tie.mean()) if tie.size else float("nan"),
-        "n": int(right.size),
-        "accuracy_without_ties": acc_nt,
-        "ci_without_ties": [low_nt, high_nt],
-        "n_without_ties": int(untied.size),
+        "ties": tie_share(pos, neg),
+        "n": int(values.size),
+        "n_positive": int(pos.size),
+        "n_negative": int(neg.size),
+        "mean_positive": float(pos.mean()) if pos.size else float("nan"),
+        "mean_negative": float(neg.mean()) if neg.size else float("nan"),
+        "excluded": int((~applies).sum()),
     }
 
 
@@ -272,58 +270,76 @@ def evaluate_pairs(
     """RewardBench pairwise accuracy per component, overall and per ``subset`` (see module doc).
 
     A pair's ``chosen_prompt``/``rejected_prompt`` (:func:`rewards.judgments.read_pairs`) is
-    what a reward model reads before each answer."""
-    chosen_preset = _load_preset(preset)
-    rows = []
-    for number, pair in enumerate(pairs, 1):
-        ref = pair_reference(pair)
-        pid = row_id(pair.get("id"), number)
-        for side in ("chosen", "rejected"):
-            prompt = {"prompt": pair[f"{side}_prompt"]} if pair.get(f"{side}_prompt") else {}
-            rows.append({"id": pid, "completion": answer_text(pair.get(side))} | ref | prompt)
-    names, columns = _score(rows, chosen_preset)
-    formats, notes = _input_formats(chosen_preset)
+    what a reward model reads before each answer. Intervals are Wilson's, so ``resamples`` and
+    ``seed`` (the labelled bootstrap's) change nothing here."""
+    n = len(pairs)
+    rows = {side: [_side_row(pair, side, i) for i, pair in enumerate(pairs, 1)] for side in SIDES}
+    scored = _score(rows["chosen"] + rows["rejected"], preset)  # one pass: full model batches
+    # Two parallel arrays per component: pair i is chosen[name][i] against rejected[name][i].
+    chosen = {name: column[:n] for name, column in scored.columns.items()}
+    rejected = {name: column[n:] for name, column in scored.columns.items()}
     subsets = [str(p.get("subset") or "").strip() for p in pairs]
     metrics = {}
-    for name in names:
-        good = columns[name][0::2]
-        bad = columns[name][1::2]
-        applies = np.array(
-            [g is not None and b is not None for g, b in zip(good, bad, strict=True)]
-        )
-        g = _rounded(v for v, ok in zip(good, applies, strict=True) if ok)
-        b = _rounded(v for v, ok in zip(bad, applies, strict=True) if ok)
-        right, tie = g > b, g == b
-        figures = _pair_figures(right, tie, resamples, seed)
-        figures["excluded"] = int((~applies).sum())
-        kept_subsets = np.array([s for s, ok in zip(subsets, applies, strict=True) if ok])
-        figures["subsets"] = {
-            subset: _pair_figures(
-                right[kept_subsets == subset], tie[kept_subsets == subset], resamples, seed
-            )
-            for subset in sorted(set(subsets))
-            if subset and (kept_subsets == subset).any()
-        }
-        metrics[name] = figures
-        note = _excluded_note(name, figures["excluded"], "pair(s)")
-        if note:
-            notes.append(note)
+    for name in scored.names:
+        metrics[name] = _pair_metrics(chosen[name], rejected[name], subsets)
+        scored.notes += _excluded_notes(name, metrics[name]["excluded"], "pair(s)")
+    by_side = {"chosen": chosen, "rejected": rejected}
     scores = [
-        {"id": row["id"], "subset": subsets[i // 2], "side": ("chosen", "rejected")[i % 2]}
-        | {n: columns[n][i] for n in names}
-        for i, row in enumerate(rows)
+        {"id": rows[side][i]["id"], "subset": subsets[i], "side": side}
+        | {name: by_side[side][name][i] for name in scored.names}
+        for i in range(n)
+        for side in SIDES
     ]
-    return Evaluation(
-        mode="pairs",
-        source=source,
-        preset=chosen_preset.name,
-        components=names,
-        metrics=metrics,
-        scores=scores,
-        correlation=spearman_matrix(columns),
-        notes=notes,
-        input_formats=formats,
+    return scored.evaluation("pairs", metrics, scores, source=source)
+
+
+def _side_row(pair: dict[str, Any], side: str, number: int) -> dict[str, Any]:
+    """One side of a pair as a completions row: its answer, the pair's reference, its prompt."""
+    prompt = {"prompt": pair[f"{side}_prompt"]} if pair.get(f"{side}_prompt") else {}
+    return (
+        {"id": row_id(pair.get("id"), number), "completion": answer_text(pair.get(side))}
+        | pair_reference(pair)
+        | prompt
     )
+
+
+def _pair_metrics(
+    chosen: Sequence[float | None], rejected: Sequence[float | None], subsets: Sequence[str]
+) -> dict[str, Any]:
+    """One component's pair figures (:func:`_pair_figures`), overall and per subset, over the
+    pairs where it scores both sides; ``excluded`` counts the others."""
+    applies = [c is not None and r is not None for c, r in zip(chosen, rejected, strict=True)]
+    good = _rounded(c for c, ok in zip(chosen, applies, strict=True) if ok)
+    bad = _rounded(r for r, ok in zip(rejected, applies, strict=True) if ok)
+    kept_subsets = np.array([s for s, ok in zip(subsets, applies, strict=True) if ok], dtype=str)
+    right, tie = good > bad, good == bad
+    figures = _pair_figures(right, tie)
+    figures["excluded"] = applies.count(False)
+    figures["subsets"] = {
+        subset: _pair_figures(right[kept_subsets == subset], tie[kept_subsets == subset])
+        for subset in sorted(set(subsets))
+        if subset and (kept_subsets == subset).any()
+    }
+    return figures
+
+
+def _pair_figures(right: np.ndarray, tie: np.ndarray) -> dict[str, Any]:
+    """Accuracy (ties wrong), tie share and accuracy without ties, with 95% Wilson intervals
+    (the interval ``training rm`` gives the same pairs in rm_eval.json)."""
+    from evals.stats import wilson_interval
+
+    untied = right[~tie]
+    low, high = wilson_interval(int(right.sum()), int(right.size))
+    low_nt, high_nt = wilson_interval(int(untied.sum()), int(untied.size))
+    return {
+        "accuracy": float(right.mean()) if right.size else float("nan"),
+        "ci": [low, high],
+        "ties": float(tie.mean()) if tie.size else float("nan"),
+        "n": int(right.size),
+        "accuracy_without_ties": float(untied.mean()) if untied.size else float("nan"),
+        "ci_without_ties": [low_nt, high_nt],
+        "n_without_ties": int(untied.size),
+    }
 
 
 def spearman_matrix(columns: dict[str, list[float | None]]) -> dict[str, dict[str, float | None]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evals import plots
-from evals.judging import Evaluation
+from evals.judging import SIDES, Evaluation
 from evals.metrics import fmt
 from evals.report import Report, write_atomic
 from mcq.tables import missing
@@ -63,9 +63,8 @@ def write_judging_report(ev: Evaluation, out_dir: str | os.PathLike[str]) -> dic
 
     names = ev.components
     labelled = ev.mode == "labelled"
-    key = "auc" if labelled else "accuracy"
     plots.metric_bars(
-        {n: (ev.metrics[n][key], *ev.metrics[n]["ci"]) for n in names},
+        {n: (ev.metrics[n][ev.metric], *ev.metrics[n]["ci"]) for n in names},
         names,
         out / "measure.png",
         ("各項獎勵的 ROC AUC" if labelled else "各項獎勵的配對準確率 (平手算錯)")
@@ -88,7 +87,7 @@ def write_judging_report(ev: Evaluation, out_dir: str | os.PathLike[str]) -> dic
                 n: [r[n] for r in ev.scores if r["side"] == side and r[n] is not None]
                 for n in names
             }
-            for side in ("chosen", "rejected")
+            for side in SIDES
         }
     title = f"分數分布 (依標記 {ev.label})" if labelled else "分數分布 (chosen 與 rejected)"
     plots.histograms(series, names, out / "distributions.png", title)

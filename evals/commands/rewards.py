@@ -123,10 +123,10 @@ def main(args: argparse.Namespace) -> int:
             ev.notes.insert(0, f"{dropped} invalid pair(s) left out")
     summary = report_folder(args.output_dir, lambda folder: write_judging_report(ev, folder))
     stamp(args.output_dir / "summary.json", preset=load_preset(args.preset))  # provenance
-    key = "auc" if ev.mode == "labelled" else "accuracy"
     figures = ", ".join(
-        f"{name} {fmt(m[key])}" + (f" (ties {m['ties']:.0%})" if m["ties"] is not None else "")
+        f"{name} {fmt(m[ev.metric])}"
+        + (f" (ties {m['ties']:.0%})" if m["ties"] is not None else "")
         for name, m in summary["components"].items()
     )
-    print(f"{key} — {figures}; report: {args.output_dir / 'report.md'}")
+    print(f"{ev.metric} — {figures}; report: {args.output_dir / 'report.md'}")
     return 0
