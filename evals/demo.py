@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import mcq
+from evals.commands.options import add_output_dir
 from mcq import paths
 from mcq.cli import command_parser
 from mcq.errors import UsageError
@@ -57,7 +58,7 @@ def generate_results(
 
 
 def build_demo_report(args: argparse.Namespace) -> dict:
-    """Generate (unless ``--reuse``) and write the comparison report into ``args.out``."""
+    """Generate (unless ``--reuse``) and write the comparison report into ``args.output_dir``."""
     from evals.compare import write_compare_report
     from evals.data import check_same_ids, load_gold, load_questions, read_completions, score_file
 
@@ -103,8 +104,10 @@ def build_demo_report(args: argparse.Namespace) -> dict:
         "models are tiny and trained for seconds on a CPU: the numbers show what the report "
         "looks like, not how good a real model is."
     )
-    summary = write_compare_report(runs[0], runs[1], args.out, html=False, extras=False, note=note)
-    print(f"demo report: {args.out / 'report.md'} ({summary['questions']} questions)")
+    summary = write_compare_report(
+        runs[0], runs[1], args.output_dir, html=False, extras=False, note=note
+    )
+    print(f"demo report: {args.output_dir / 'report.md'} ({summary['questions']} questions)")
     return summary
 
 
@@ -117,40 +120,24 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
         epilog="example:\n  python -m evals demo-report --output-dir docs/report-demo\n",
         prog="python -m evals demo-report",
     )
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--output-dir",
-        dest="out",
-        type=Path,
-        default=Path("docs/report-demo"),
-        help="report folder (default docs/report-demo)",
+    add_output_dir(
+        parser, help="report folder (default docs/report-demo)", default=Path("docs/report-demo")
     )
-    group.add_argument("--out", dest="out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--work",
-        type=Path,
-        default=Path("runs/demo-report"),
-        help="folder for the generated results",
-    )
-    parser.add_argument(
-        "--input", type=Path, default=paths.SAMPLE_TEST.relative_to(paths.REPO_ROOT)
-    )
-    parser.add_argument("--gold", type=Path, default=paths.SAMPLE_GOLD.relative_to(paths.REPO_ROOT))
-    parser.add_argument("--base", type=Path, default=paths.DEMO_BASE.relative_to(paths.REPO_ROOT))
-    parser.add_argument("--tuned", type=Path, default=Path("assets/models/demo-grpo"))
-    parser.add_argument(
-        "--backend", default="auto", help="inference backend (auto, vllm, transformers)"
-    )
-    parser.add_argument(
-        "--max-new-tokens", type=int, default=256, help="answer length limit (default 256)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
-    parser.add_argument(
-        "--prompt",
-        default="default",
-        metavar="NAME|PATH",
-        help="prompt variant for both models (assets/prompts/ name or YAML path; default default)",
-    )
+    shipped = paths.REPO_ROOT
+    for flag, default, what in (
+        ("--work", Path("runs/demo-report"), "folder for the generated results"),
+        ("--input", paths.SAMPLE_TEST.relative_to(shipped), "test questions"),
+        ("--gold", paths.SAMPLE_GOLD.relative_to(shipped), "their gold answers"),
+        ("--base", paths.DEMO_BASE.relative_to(shipped), "base model"),
+        ("--tuned", Path("assets/models/demo-grpo"), "tuned model"),
+        ("--backend", "auto", "inference backend: auto, vllm or transformers"),
+        ("--max-new-tokens", 256, "answer length limit"),
+        ("--seed", 0, "generation seed"),
+        ("--prompt", "default", "prompt variant for both models (assets/prompts/ name or YAML)"),
+    ):
+        parser.add_argument(
+            flag, type=type(default), default=default, help=f"{what} (default {default})"
+        )
     parser.add_argument(
         "--reuse", action="store_true", help="reuse results already in --work instead of generating"
     )
@@ -160,7 +147,7 @@ def make_parser(subparsers: argparse._SubParsersAction | None = None) -> argpars
 
 def main(args: argparse.Namespace) -> int:
     """Generate with both demo models, then compare into ``--output-dir``."""
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--output-dir {args.out}: exists and is not a folder")
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise UsageError(f"--output-dir {args.output_dir}: exists and is not a folder")
     build_demo_report(args)
     return 0

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -194,6 +195,35 @@ def histograms(
         return _save(fig, path)
 
 
+def _interval_bars(
+    ax: Any,
+    x: np.ndarray,
+    values: Sequence[tuple[float, float, float] | None],
+    width: float,
+    cap: float,
+    fontsize: int,
+    **bar: Any,
+) -> None:
+    """Bars of ``(value, low, high)`` with the interval as an error bar and the value written
+    above it (no higher than ``cap``); a missing or NaN value draws no bar."""
+    nan3 = (np.nan, np.nan, np.nan)
+    centre, low, high = np.array([v or nan3 for v in values], dtype=float).reshape(-1, 3).T
+    ax.bar(x, np.nan_to_num(centre), width, alpha=0.9, **bar)
+    ax.errorbar(
+        x,
+        centre,
+        yerr=[np.nan_to_num(centre - low), np.nan_to_num(high - centre)],
+        fmt="none",
+        ecolor="#222222",
+        capsize=4,
+        linewidth=1.1,
+    )
+    for xx, yy, top in zip(x, centre, high, strict=True):
+        if not np.isnan(yy):
+            above = top if not np.isnan(top) else yy
+            ax.text(xx, min(above, cap) + 0.015, f"{yy:.2f}", ha="center", fontsize=fontsize)
+
+
 def bar_means(
     means: Mapping[str, Mapping[str, tuple[float, float, float]]],
     components: Sequence[str],
@@ -215,24 +245,17 @@ def bar_means(
         x = np.arange(len(components))
         width = 0.8 / max(1, len(means))
         for i, (colour, (label, values)) in enumerate(zip(COLOURS, means.items(), strict=False)):
-            centre = np.array([values.get(c, (np.nan,) * 3)[0] for c in components])
-            low = np.array([values.get(c, (np.nan,) * 3)[1] for c in components])
-            high = np.array([values.get(c, (np.nan,) * 3)[2] for c in components])
             offset = x - 0.4 + width * (i + 0.5)
-            ax.bar(offset, centre, width * 0.92, color=colour, label=label, alpha=0.9)
-            ax.errorbar(
+            _interval_bars(
+                ax,
                 offset,
-                centre,
-                yerr=[np.nan_to_num(centre - low), np.nan_to_num(high - centre)],
-                fmt="none",
-                ecolor="#222222",
-                capsize=4,
-                linewidth=1.1,
+                [values.get(c) for c in components],
+                width * 0.92,
+                1.06,
+                8,
+                color=colour,
+                label=label,
             )
-            for xx, yy, top in zip(offset, centre, high, strict=True):
-                if not np.isnan(yy):
-                    above = top if not np.isnan(top) else yy
-                    ax.text(xx, min(above, 1.06) + 0.015, f"{yy:.2f}", ha="center", fontsize=8)
         ax.set_xticks(x, [component_label(c) for c in components])
         ax.set_ylim(0, 1.12)
         ax.set_ylabel("平均分數 (誤差線: 95% 信賴區間)")
@@ -329,25 +352,9 @@ def metric_bars(
     with matplotlib.rc_context(_style()):
         fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(components) + 2), 4.2))
         x = np.arange(len(components))
-        nan3 = (np.nan, np.nan, np.nan)
-        centre = np.array([values.get(c, nan3)[0] for c in components], dtype=float)
-        low = np.array([values.get(c, nan3)[1] for c in components], dtype=float)
-        high = np.array([values.get(c, nan3)[2] for c in components], dtype=float)
         colours = [GOLD_COLOUR if c == "total" else COLOURS[0] for c in components]
-        ax.bar(x, np.nan_to_num(centre), 0.6, color=colours, alpha=0.9)
-        ax.errorbar(
-            x,
-            centre,
-            yerr=[np.nan_to_num(centre - low), np.nan_to_num(high - centre)],
-            fmt="none",
-            ecolor="#222222",
-            capsize=4,
-            linewidth=1.1,
-        )
-        for xx, yy, top, name in zip(x, centre, high, components, strict=True):
-            if not np.isnan(yy):
-                above = top if not np.isnan(top) else yy
-                ax.text(xx, min(above, 1.04) + 0.015, f"{yy:.2f}", ha="center", fontsize=9)
+        _interval_bars(ax, x, [values.get(c) for c in components], 0.6, 1.04, 9, color=colours)
+        for xx, name in zip(x, components, strict=True):
             if ties is not None and name in ties and not np.isnan(ties[name]):
                 ax.text(xx, 0.02, f"平手 {ties[name]:.0%}", ha="center", fontsize=8, color="white")
         if chance is not None:

@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["DataError", "UsageError"]
+__all__ = ["DataError", "UsageError", "first_line"]
 
 
 class UsageError(ValueError):
@@ -35,3 +35,20 @@ class DataError(UsageError):
     def __init__(self, message: str, problems: list[tuple[int, str]] | None = None):
         super().__init__(message)
         self.problems: list[tuple[int, str]] = list(problems or [])
+
+
+def first_line(err: BaseException, *, typed: bool = False) -> str:
+    """The first non-empty line of an exception's message, else its class name: what a one-line
+    message quotes of a library's error. ``typed`` puts the class name first.
+
+    Example:
+        >>> first_line(OSError("\\n  disk full \\nTraceback ..."))
+        'disk full'
+        >>> first_line(ValueError("bad header"), typed=True), first_line(KeyError(), typed=True)
+        ('ValueError: bad header', 'KeyError')
+    """
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    name = type(err).__name__
+    if not lines:
+        return name
+    return f"{name}: {lines[0]}" if typed else lines[0]

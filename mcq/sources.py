@@ -32,12 +32,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mcq.errors import DataError
+from mcq.errors import DataError, first_line
 
 __all__ = [
     "HUB_PREFIX",
     "dataset_rows",
+    "hub_endpoint",
     "hub_id",
+    "hub_offline",
+    "hub_unreachable",
     "is_dataset",
     "is_json",
     "json_records",
@@ -49,8 +52,11 @@ __all__ = [
 HUB_PREFIX = "hf:"
 HUB_FORM = "hf:NAME[:CONFIG]:SPLIT"
 _DISK_MARKERS = ("state.json", "dataset_dict.json")  # what save_to_disk writes
-_HUB_CHECK_S = 3.0  # a hub that does not answer in this long is treated as unreachable
-_OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+#: Seconds the hub has to accept a connection (DNS included) before it counts as unreachable.
+HUB_TIMEOUT_S = 3.0
+#: What puts the hub offline: the first two for models (as huggingface_hub reads them), all
+#: three for datasets.
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
 def is_dataset(path: str | os.PathLike[str]) -> bool:
@@ -173,7 +179,9 @@ def _parquet_rows(path: Path, max_mb: float | None) -> list[dict]:
     try:
         return pq.read_table(pa.BufferReader(raw)).to_pylist()
     except (pa.ArrowException, OSError) as err:
-        raise DataError(f"{path}: not a readable Parquet file ({_first_line(err)})") from None
+        raise DataError(
+            f"{path}: not a readable Parquet file ({first_line(err, typed=True)})"
+        ) from None
 
 
 def _disk_rows(folder: Path, max_mb: float | None) -> list[dict]:
@@ -185,7 +193,7 @@ def _disk_rows(folder: Path, max_mb: float | None) -> list[dict]:
         loaded = datasets.load_from_disk(str(folder))
     except Exception as err:  # datasets raises several types for a damaged folder
         raise DataError(
-            f"{folder}: not a readable save_to_disk folder ({_first_line(err)})"
+            f"{folder}: not a readable save_to_disk folder ({first_line(err, typed=True)})"
         ) from None
     if isinstance(loaded, datasets.DatasetDict):
         if len(loaded) != 1:
@@ -200,14 +208,10 @@ def _disk_rows(folder: Path, max_mb: float | None) -> list[dict]:
 
 def _hub_rows(source: str) -> list[dict]:
     name, config, split = hub_id(source)
-    offline = any(
-        os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on")
-        for var in _OFFLINE_VARS
-    )
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    if not offline and not _reachable(endpoint):
+    offline = hub_offline(datasets=True) is not None
+    if not offline and hub_unreachable():
         raise DataError(
-            f"{source}: cannot reach the Hugging Face hub at {endpoint} (no network?); set "
+            f"{source}: cannot reach the Hugging Face hub at {hub_endpoint()} (no network?); set "
             "HF_HUB_OFFLINE=1 to read a cached copy, or pass a Parquet file or save_to_disk folder"
         )
     datasets = _datasets(source)
@@ -215,7 +219,9 @@ def _hub_rows(source: str) -> list[dict]:
         with _offline(offline):
             loaded = datasets.load_dataset(name, config, split=split)
     except Exception as err:  # not found, bad config or split, not cached offline, ...
-        raise DataError(f"{source}: cannot load the hub dataset ({_first_line(err)})") from None
+        raise DataError(
+            f"{source}: cannot load the hub dataset ({first_line(err, typed=True)})"
+        ) from None
     return loaded.to_list()
 
 
@@ -241,24 +247,58 @@ def _offline(offline: bool) -> Iterator[None]:
             setattr(owner, name, value)
 
 
-def _reachable(endpoint: str) -> bool:
-    """Whether the hub's host accepts a TCP connection within a few seconds (DNS included)."""
-    parts = urlsplit(endpoint)
+def hub_endpoint() -> str:
+    """The hub's address: ``HF_ENDPOINT``, else https://huggingface.co."""
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def hub_offline(*, datasets: bool = False) -> str | None:
+    """The variable that puts the hub offline (``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE``, and
+    for ``datasets`` also ``HF_DATASETS_OFFLINE``) when one is set, else None."""
+    names = _OFFLINE_VARS if datasets else _OFFLINE_VARS[:2]
+    on = ("1", "true", "yes", "on")
+    return next((name for name in names if os.environ.get(name, "").strip().lower() in on), None)
+
+
+def hub_unreachable() -> str | None:
+    """Why the model hub cannot be used now, or None when it can: an offline variable is set
+    (:func:`hub_offline`), or the hub's host (through the proxy the environment names, if any)
+    does not accept a connection within :data:`HUB_TIMEOUT_S` seconds.
+
+    Checked in seconds, before a library's own retries (which take about a minute).
+    """
+    offline = hub_offline()
+    if offline:
+        return f"{offline} is set"
+    endpoint = hub_endpoint()
+    error = _connect_error(endpoint)
+    return None if error is None else f"{endpoint}: {error}"
+
+
+def _connect_error(url: str) -> str | None:
+    """Why a TCP connection to ``url``'s host (or its proxy) fails, None when it opens."""
+    from urllib.request import getproxies, proxy_bypass
+
+    parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    answer: list[bool] = []
+    proxy = getproxies().get(parts.scheme)
+    if proxy and not proxy_bypass(host):
+        via = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = via.hostname or "", via.port or 80
+    error: list[str | None] = [f"no answer within {HUB_TIMEOUT_S:g} s"]
 
     def connect() -> None:
         try:
-            socket.create_connection((host, port), timeout=_HUB_CHECK_S).close()
-            answer.append(True)
-        except OSError:
-            answer.append(False)
+            socket.create_connection((host, port), timeout=HUB_TIMEOUT_S).close()
+            error[0] = None
+        except OSError as err:
+            error[0] = first_line(err, typed=True)
 
     probe = threading.Thread(target=connect, daemon=True)  # getaddrinfo has no timeout of its own
     probe.start()
-    probe.join(_HUB_CHECK_S)
-    return bool(answer and answer[0])
+    probe.join(HUB_TIMEOUT_S)
+    return error[0]
 
 
 def _datasets(source: Any) -> Any:
@@ -269,8 +309,3 @@ def _datasets(source: Any) -> Any:
             f"{source}: reading datasets needs the datasets package (pip install datasets)"
         ) from None
     return datasets
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__

@@ -22,12 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mcq.errors import DataError
+from mcq.errors import DataError, first_line
+from mcq.sources import hub_unreachable
 
 __all__ = ["load_classifier", "hub_unreachable"]
 
-#: Seconds to wait for the model hub before saying it cannot be reached.
-HUB_TIMEOUT_S = 4.0
 _NOT_A_REWARD_MODEL = (
     "reward_model {path}: not a reward model ({what}); train one with `python -m training rm`, "
     "or name a sequence-classification checkpoint"
@@ -73,27 +72,12 @@ def load_classifier(path: str, dtype: str) -> tuple[Any, Any]:
         if err.__class__.__name__ == "SafetensorError":
             raise DataError(
                 f"reward_model {path}: {_broken_weights(folder)} is damaged or cut short "
-                f"({_first_line(err)}); copy or download it again"
+                f"({first_line(err)}); copy or download it again"
             ) from None
         if not isinstance(err, OSError | ValueError | RuntimeError):
             raise
-        raise DataError(f"reward_model {path}: cannot load it ({_first_line(err)})") from None
+        raise DataError(f"reward_model {path}: cannot load it ({first_line(err)})") from None
     return model, tokenizer
-
-
-def hub_unreachable() -> str | None:
-    """Why the model hub cannot be reached now (``HF_HUB_OFFLINE``, no answer within
-    :data:`HUB_TIMEOUT_S`), or None when it answers."""
-    from huggingface_hub import constants
-    from huggingface_hub.utils import get_session
-
-    if constants.HF_HUB_OFFLINE:
-        return "HF_HUB_OFFLINE is set"
-    try:
-        get_session().head(constants.ENDPOINT, timeout=HUB_TIMEOUT_S)
-    except Exception as err:  # any transport failure means: not reachable now
-        return f"{constants.ENDPOINT}: {_first_line(err)}"
-    return None
 
 
 def _cached(repo_id: str) -> bool:
@@ -181,8 +165,3 @@ def _quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(level)
         if bar:
             hf_logging.enable_progress_bar()
-
-
-def _first_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[0] if lines else err.__class__.__name__

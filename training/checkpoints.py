@@ -16,6 +16,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mcq.errors import first_line
+
 __all__ = [
     "INCOMPLETE_DIR",
     "CheckpointReport",
@@ -165,7 +167,7 @@ def _safetensors_problem(path: Path) -> str | None:
         with safe_open(str(path), framework="numpy") as handle:
             handle.keys()
     except Exception as err:  # safetensors raises its own error types
-        return f"{path.name} does not load ({_first_line(err)})"
+        return f"{path.name} does not load ({first_line(err)})"
     return None
 
 
@@ -174,12 +176,7 @@ def _zip_problem(path: Path) -> str | None:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
     except (OSError, zipfile.BadZipFile) as err:
-        return f"{path.name} does not load ({_first_line(err)})"
+        return f"{path.name} does not load ({first_line(err)})"
     if bad is not None:
         return f"{path.name} is corrupt ({bad})"
     return None
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else err.__class__.__name__

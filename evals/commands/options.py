@@ -42,21 +42,19 @@ def add_output_dir(
     group.add_argument("--out", dest="output_dir", type=Path, help=argparse.SUPPRESS)
 
 
-def add_references(parser: argparse.ArgumentParser) -> None:
-    """``--preset``, ``--questions``, ``--gold`` and the input size limit."""
+def add_references(
+    parser: argparse.ArgumentParser,
+    *,
+    questions: str = "test file (id, question, option_A..D) whose question text the report shows",
+    gold: str = "gold answers: CSV/TSV id,correct_answer or a test file with answers",
+) -> None:
+    """``--preset``, ``--questions``, ``--gold`` (``questions`` and ``gold``: their help) and the
+    input size limit."""
     parser.add_argument(
         "--preset", default="default", help="reward preset name or YAML path (default: default)"
     )
-    parser.add_argument(
-        "--questions",
-        type=Path,
-        help="test file (id, question, option_A..D) whose question text the report shows",
-    )
-    parser.add_argument(
-        "--gold",
-        type=Path,
-        help="gold answers: CSV/TSV id,correct_answer or a test file with answers",
-    )
+    parser.add_argument("--questions", type=Path, help=questions)
+    parser.add_argument("--gold", type=Path, help=gold)
     add_input_limit_argument(parser)
 
 

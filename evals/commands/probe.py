@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from evals.commands.options import prepare
+from evals.commands.options import add_references, prepare
 from mcq.cli import command_parser
 from mcq.errors import UsageError
-from mcq.files import add_input_limit_argument
 from rewards.scoring import add_allow_unscored_argument
 
 __all__ = ["main", "make_parser"]
@@ -32,17 +30,11 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         epilog=EXAMPLE,
         prog="python -m evals probe",
     )
-    parser.add_argument("--preset", default="default", help="reward preset name or YAML path")
-    parser.add_argument(
-        "--questions",
-        type=Path,
-        help="test file (id, question, option_A..D) to probe with "
+    add_references(
+        parser,
+        questions="test file (id, question, option_A..D) to probe with "
         "(default assets/data/sample_test.tsv)",
-    )
-    parser.add_argument(
-        "--gold",
-        type=Path,
-        help="gold answers for --questions (default assets/data/sample_test_gold.csv when "
+        gold="gold answers for --questions (default assets/data/sample_test_gold.csv when "
         "--questions is not given, else the test file's correct_answer column)",
     )
     parser.add_argument("-n", type=int, default=5, help="questions to use, first n (default 5)")
@@ -56,7 +48,6 @@ def make_parser(subparsers: Any | None = None) -> argparse.ArgumentParser:
         "--strict", action="store_true", help="exit 1 when any probe comes within the margin"
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    add_input_limit_argument(parser)
     add_allow_unscored_argument(parser)
     parser.set_defaults(func=main)
     return parser
