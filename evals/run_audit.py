@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcq.errors import UsageError
+from mcq.errors import UsageError, first_line
 
 __all__ = [
     "ALARM_EXIT",
@@ -95,7 +95,7 @@ def read_run(folder: str | Path) -> RunRecord:
         try:
             run = json.loads(run_file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as err:
-            raise UsageError(f"{run_file}: not a valid run record ({_reason(err)})") from None
+            raise UsageError(f"{run_file}: not a valid run record ({first_line(err)})") from None
         if not isinstance(run, dict):
             raise UsageError(f"{run_file}: not a valid run record (expected a JSON object)")
     metrics.sort(key=lambda m: m["step"])
@@ -115,7 +115,7 @@ def _read_jsonl(path: Path, *, strict: bool) -> tuple[list[dict[str, Any]], int]
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path}: cannot read ({_reason(err)})") from None
+        raise UsageError(f"{path}: cannot read ({first_line(err)})") from None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -125,15 +125,13 @@ def _read_jsonl(path: Path, *, strict: bool) -> tuple[list[dict[str, Any]], int]
                 raise ValueError("expected a JSON object")
         except ValueError as err:
             if strict:
-                raise UsageError(f"{path}:{number}: corrupt record line ({_reason(err)})") from None
+                raise UsageError(
+                    f"{path}:{number}: corrupt record line ({first_line(err)})"
+                ) from None
             bad += 1
             continue
         rows.append(row)
     return rows, bad
-
-
-def _reason(err: BaseException) -> str:
-    return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
 def _is_step(value: Any) -> bool:
