@@ -32,7 +32,7 @@ from transformers import TrainerCallback
 from mcq import LETTERS
 from rewards.registry import Sample
 from rewards.trl import completion_text
-from training.runlog import log
+from training.runlog import log, one_line
 from training.watch.detectors import DETECTORS, content_length, detect
 from training.watch.record import WATCH_DIR, JsonLines
 from training.watch.signals import (
@@ -139,7 +139,11 @@ class HackingWatch(TrainerCallback):
         batches, self._buffer = self._buffer, []
         if not batches or not self.enabled or self._trainer is None:
             return control
-        values, items = self._measure(batches)
+        try:
+            values, items = self._measure(batches)
+        except Exception as err:  # noqa: BLE001 - a watch bug must not end a long run
+            log.warning("watch: step %d not measured: %s", state.global_step, one_line(err))
+            return control
         metrics = self._trainer._metrics["train"]
         for name, value in values.items():
             if value is not None:
