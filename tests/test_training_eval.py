@@ -149,14 +149,16 @@ def test_a_question_and_its_other_script_copy_land_on_one_side(sample_train):
         assert (q.id in held_ids) == (f"{q.id}-s" in held_ids), q.id
 
 
-def test_eval_input_questions_are_left_out_of_training(tmp_path, sample_train):
+def test_eval_input_questions_are_left_out_of_training_and_win_over_eval_share(
+    tmp_path, sample_train
+):
     from training.heldout import split_heldout
 
     questions = mcq.load_train(sample_train)
     lines = sample_train.read_text(encoding="utf-8").splitlines()
     subset = tmp_path / "heldout.tsv"
     subset.write_text("\n".join(lines[:6]) + "\n", encoding="utf-8")  # header + 5 questions
-    train, held = split_heldout(questions, script_args(eval_input=str(subset)))
+    train, held = split_heldout(questions, script_args(eval_input=str(subset), eval_share=0.2))
     assert [q.id for q in held] == [q.id for q in questions[:5]]
     assert [q.id for q in train] == [q.id for q in questions[5:]]
 

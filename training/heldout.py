@@ -9,7 +9,7 @@ from one of two recipe keys:
   always land on the same side.
 - ``eval_input``: a file of questions with gold answers (any format ``mcq`` reads, the test
   file's columns plus ``correct_answer``). Training questions that are also in it are left out
-  of training.
+  of training. It wins over ``eval_share`` (a recipe's share, a file on the command line).
 
 ``eval_max_questions`` keeps the first N held-out questions (the evaluation's cost grows with
 them; the rest stay out of training all the same). This module is light: no torch.
@@ -109,6 +109,8 @@ def split_heldout(
     eval_input = getattr(script_args, "eval_input", None)
     share = getattr(script_args, "eval_share", 0.0) or 0.0
     if eval_input:
+        if share:
+            log.info("data: eval_input %s is the held-out set; eval_share is not used", eval_input)
         held = load_eval_input(eval_input)
         seen = {question_group(q) for q in held}
         train = [q for q in questions if question_group(q) not in seen]
@@ -161,8 +163,6 @@ def check_heldout_args(script_args: Any) -> None:
     eval_input = getattr(script_args, "eval_input", None)
     if not 0 <= share < 1:
         raise UsageError(f"eval_share must be in [0, 1), not {share}")
-    if share and eval_input:
-        raise UsageError("set eval_share or eval_input, not both")
     cap = getattr(script_args, "eval_max_questions", None)
     if cap is not None and cap < 1:
         raise UsageError(f"eval_max_questions must be at least 1, not {cap}")

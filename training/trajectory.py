@@ -109,7 +109,8 @@ def grpo_trajectory(script_args: Any, training_args: Any, model_args: Any) -> Tr
     settings["prompt"] = prompt["fingerprint"]
     sources["prompt"] = script_args.prompt
     settings |= _picked(script_args, _GRPO_SCRIPT_KEYS)
-    if getattr(script_args, "eval_share", 0):  # recorded only when it takes questions away
+    if getattr(script_args, "eval_share", 0) and not getattr(script_args, "eval_input", None):
+        # recorded only when it takes questions away from training
         settings["eval_share"] = script_args.eval_share
     settings |= _picked(training_args, GRPO_KEYS) | _picked(model_args, MODEL_KEYS)
     settings["world_size"] = training_args.world_size
