@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_component_failures import FLAKY  # scores the first step's 2 completions only
+from tests.test_component_failures import GRPO_ARGS as FLAKY_ARGS  # 2 a step, alarm_window 2
 from training.watch.detectors import DETECTORS
 from training.watch.signals import SIGNALS
 
@@ -42,10 +44,10 @@ COMPLETION_KEYS = {
 ALARM_KEYS = {"step", "detector", "value", "threshold", "message", "example"}
 
 
-def grpo(out: Path, *more: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1",
-               TOKENIZERS_PARALLELISM="false")  # fmt: skip
-    argv = [*ARGS, "--output_dir", str(out), *more]
+def grpo(out: Path, *more: str, args=ARGS, path: str = "") -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [path, str(ROOT)])),
+               HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")  # fmt: skip
+    argv = [*args, "--output_dir", str(out), *more]
     return subprocess.run([sys.executable, "-m", "training", "grpo", *argv], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=900)  # fmt: skip
 
@@ -150,3 +152,18 @@ def test_an_unknown_threshold_name_is_one_line_exit_2(tmp_path):
     assert proc.returncode == 2
     assert "watch_thresholds: unknown name 'hedge'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_component_that_stops_scoring_is_recorded_in_alarms_jsonl(tmp_path):
+    # The first step's two completions are scored, then none: ComponentWatch's alarm at step 3.
+    (tmp_path / "flaky_plugin.py").write_text(FLAKY, "utf-8")
+    preset = tmp_path / "flaky.yaml"
+    preset.write_text("components: {format: 1.0, 'flaky_plugin:flaky': 1.0}\n", "utf-8")
+    out = tmp_path / "run"
+    proc = grpo(out, "--max_steps", "3", "--preset", str(preset), args=FLAKY_ARGS,
+                path=str(tmp_path))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    alarms = lines(out / "watch" / "alarms.jsonl")
+    assert [(a["step"], a["detector"]) for a in alarms] == [(3, "component_unscored")]
+    assert "'flaky'" in alarms[0]["message"] and set(alarms[0]) == ALARM_KEYS
