@@ -59,6 +59,10 @@ class RunRecord:
             if isinstance(m.get(key), int | float) and not isinstance(m.get(key), bool)
         ]
 
+    def logged_steps(self) -> int:
+        """Distinct steps with a logged reward (one step may log training, eval and a summary)."""
+        return len({step for step, _ in self.series("reward")})
+
     def detectors(self) -> list[str]:
         """The ``watch/<name>`` names the run logged, sorted."""
         return sorted(
@@ -208,11 +212,11 @@ def write_audit_report(
     report = Report(f"Run audit: {name}")
     state = "**ALARM**" if found.alarmed else "no alarm"
     preset = record.run.get("reward_preset") or "?"
-    steps = record.metrics[-1]["step"]
     report.paragraph(
         f"{state}. Run `{record.folder}` (reward preset `{preset}`, base model "
-        f"`{record.run.get('base_model') or '?'}`), {len(record.metrics)} logging steps up to "
-        f"step {steps}, {len(record.completions)} sampled completions, {len(record.alarms)} alarms."
+        f"`{record.run.get('base_model') or '?'}`), {record.logged_steps()} logging steps up to "
+        f"step {record.metrics[-1]['step']}, {len(record.completions)} sampled completions, "
+        f"{len(record.alarms)} alarms."
     )
     if record.skipped_lines:
         report.paragraph(

@@ -265,7 +265,8 @@ def test_training_curves_draws_accuracy_and_watch_panels_when_logged(tmp_path):
 @pytest.mark.slow
 def test_audit_reads_a_real_demo_run(tmp_path):
     """A real GRPO run of the demo model (TRL, CPU) with the watch and held-out accuracy on; a
-    threshold no share stays under makes its alarm sure, so the audit must exit 3."""
+    threshold no share stays under makes its alarm sure, so the audit must exit 3. (16
+    completions a logging step: fewer raise no alarm.)"""
     import os
     import subprocess
     import sys
@@ -275,7 +276,7 @@ def test_audit_reads_a_real_demo_run(tmp_path):
     argv = [
         "--model_name_or_path", "assets/models/demo-base",
         "--dataset_path", "assets/data/sample_train.tsv",
-        "--per_device_train_batch_size", "8", "--num_generations", "4",
+        "--per_device_train_batch_size", "16", "--num_generations", "4",
         "--max_completion_length", "24", "--bf16", "false", "--use_peft", "true",
         "--lora_r", "8", "--lora_alpha", "16", "--lora_target_modules", "q_proj", "v_proj",
         "--max_steps", "2", "--logging_steps", "1", "--save_strategy", "no", "--seed", "0",
@@ -291,7 +292,8 @@ def test_audit_reads_a_real_demo_run(tmp_path):
     assert audit(run, tmp_path / "report") == ALARM_EXIT
     text = (tmp_path / "report" / "report.md").read_text("utf-8")
     assert "First alarm at step **1**: `flat_groups`" in text
-    assert "held-out accuracy (step " in text  # eval/accuracy reached the watch's metrics
+    assert "held-out accuracy (step 1 → 2)" in text  # eval/accuracy reached the watch's metrics
+    assert "2 logging steps up to step 2, 32 sampled completions" in text
     assert "sampled completions were flagged" in text
     assert (tmp_path / "report" / "reward_accuracy.png").is_file()
     assert (tmp_path / "report" / "detector_shares.png").is_file()

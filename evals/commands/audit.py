@@ -87,5 +87,5 @@ def main(args: argparse.Namespace) -> int:
     elif found.reward_up_accuracy_down:
         print(f"ALARM: the reward rose while held-out accuracy fell; report: {report}")
     else:
-        print(f"no alarm in {len(record.metrics)} logged steps; report: {report}")
+        print(f"no alarm in {record.logged_steps()} logged steps; report: {report}")
     return ALARM_EXIT if found.alarmed else 0
