@@ -66,7 +66,7 @@ _MORE_COLOURS = ("#17becf", "#bcbd22", "#8c564b", "#e377c2", "#7f7f7f", "#d62728
 
 def detector_shares(record: Any, detectors: Sequence[str], path: Path) -> Path:
     """Left: each detector's share of the sampled completions; right: the run-level signals.
-    An alarm's threshold is a dotted line, its first alarm a cross."""
+    An alarm's threshold is a dotted line, each alarm a cross."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,10 +88,10 @@ def detector_shares(record: Any, detectors: Sequence[str], path: Path) -> Path:
                 first = alarms[0] if alarms else {}
                 if isinstance(first.get("threshold"), int | float):
                     ax.axhline(first["threshold"], color=colour, linestyle=":", linewidth=1)
-                if isinstance(first.get("value"), int | float) and "step" in first:
+                hits = [(a["step"], a["value"]) for a in alarms if _is_point(a)]
+                if hits:
                     ax.plot(
-                        [first["step"]],
-                        [first["value"]],
+                        *zip(*hits, strict=True),
                         marker="X",
                         markersize=10,
                         color=colour,
@@ -101,9 +101,16 @@ def detector_shares(record: Any, detectors: Sequence[str], path: Path) -> Path:
             ax.set_title(title, fontsize=11)
             if names:
                 ax.legend(fontsize=7, loc="best", framealpha=0.8)
-        axes[0].set_ylabel("share (dotted: alarm threshold; X: first alarm)")
+        axes[0].set_ylabel("share (dotted: alarm threshold; X: alarm)")
         fig.tight_layout()
         return _save(fig, path)
+
+
+def _is_point(alarm: dict[str, Any]) -> bool:
+    return all(
+        isinstance(alarm.get(k), int | float) and not isinstance(alarm.get(k), bool)
+        for k in ("step", "value")
+    )
 
 
 def _plot(ax: Any, points: list[tuple[int, float]], label: str, **style: Any) -> None:
