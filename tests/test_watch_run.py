@@ -147,11 +147,20 @@ def test_watch_false_leaves_no_watch_logs_or_files(tmp_path):
     assert not (out / "watch").exists()
 
 
-def test_an_unknown_threshold_name_is_one_line_exit_2(tmp_path):
+def test_an_unknown_threshold_name_is_one_line_exit_2_before_any_work(tmp_path):
     proc = grpo(tmp_path / "run", "--max_steps", "1", "--watch_thresholds", "hedge=0.2")
     assert proc.returncode == 2
-    assert "watch_thresholds: unknown name 'hedge'" in proc.stderr
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            "watch_thresholds: unknown name 'hedge'; known: repetition, question_pasted, hedge_spam, "
+            "connective_spam, bare_letter, several_letters, no_chinese, over_long, prompt_copied, "
+            "component_dominance, flat_groups, length_drift, reward_up_accuracy_down"
+        )
+    )
     assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made
 
 
 @pytest.mark.slow

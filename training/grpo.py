@@ -41,6 +41,7 @@ from training.runlog import (
     write_run_info,
 )
 from training.trajectory import check_resume, grpo_trajectory, next_segments
+from training.watch.signals import parse_thresholds
 
 __all__ = [
     "RUN_INFO",
@@ -374,6 +375,7 @@ def check_required(script_args: ScriptArguments, model_args: Any) -> None:
         raise UsageError(f"{script_args.dataset_path}: file not found")
     load_prompt(script_args.prompt)
     check_heldout_args(script_args)  # eval_input read (and its gold checked) before training
+    parse_thresholds(script_args.watch_thresholds)  # a bad watch threshold: before any work
     from rewards.scoring import preflight
 
     preflight(script_args.reward_preset, flag=False)  # each judge answers, before any work
