@@ -104,7 +104,13 @@ class HackingWatch(TrainerCallback):
         def watched(generation_batch: Any) -> Any:
             output = generate(generation_batch)
             if self.enabled and trainer.model.training:
-                self._take(generation_batch)
+                try:
+                    self._take(generation_batch)
+                except Exception as err:  # noqa: BLE001 - e.g. another TRL's _logs: watch off
+                    self.enabled = False
+                    log.warning(
+                        "watch: off for this run, cannot read completions: %s", one_line(err)
+                    )
             return output
 
         trainer._generate_and_score_completions = watched
