@@ -9,8 +9,11 @@ from typing import Any
 import mcq
 from mcq.cli import command_parser
 from mcq.files import add_input_limit_argument, apply_input_arguments, refuse_overwrite
-from rewards.scoring import add_allow_unscored_argument, scoring_checked
-from rewards.scoring import summarize  # re-exported: its home was this module
+from rewards.scoring import (
+    add_allow_unscored_argument,
+    scoring_checked,
+    summarize,  # re-exported: its home was this module
+)
 
 __all__ = ["main", "make_parser", "summarize", "summary_table"]
 
