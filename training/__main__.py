@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from mcq.cli import CommandTree
+from training.recipe_cli import ARGV
 
 EPILOG = """\
 examples:
@@ -35,6 +36,7 @@ CLI = CommandTree(
     },
     "Train and package zhongli models (GRPO with TRL).",
     EPILOG,
+    passthrough={"grpo": ARGV, "rm": ARGV},  # parsed by TRL's parser when the command runs
 )
 build_parser = CLI.make_parser
 

@@ -12,35 +12,19 @@ built by :mod:`training.grpo_trainer`, the data by :mod:`training.grpo_data`.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mcq
 from mcq.errors import UsageError
 from mcq.files import encoding_field
 from mcq.sources import source_exists
-from training.checkpoints import checkpoint_step
 from training.grpo_data import load_prompt
 from training.heldout import check_heldout_args
-from training.recipe_cli import add_deferred
-from training.runlog import (
-    RUN_INFO,
-    find_resume_point,
-    fmt,
-    local_model_path,
-    log,
-    one_line,
-    outcome_log,
-    start_run_log,
-    stop_run_log,
-    write_run_info,
-)
-from training.trajectory import check_resume, grpo_trajectory, next_segments
+from training.recipe_cli import RecipeCommand
+from training.runlog import RUN_INFO, local_model_path, logged_run, start_segment
+from training.trajectory import check_resume, grpo_trajectory
 from training.watch.signals import parse_thresholds
 
 __all__ = [
@@ -221,60 +205,23 @@ class ScriptArguments:
 # --- command line ------------------------------------------------------------------------------
 
 
-def make_parser(subparsers: Any | None = None):
-    """TRL's parser over (ScriptArguments, GRPOConfig, ModelConfig), taking ``--config``.
-
-    Stand-alone (``subparsers=None``) it is a ``TrlParser`` (``parse_args_and_config`` works
-    as in TRL's scripts). As a subcommand it is added to the tree at once but fills in its
-    ~200 TRL options only when ``grpo`` is parsed or asked for ``--help``, since importing TRL
-    takes seconds and ``python -m training check-data`` should not wait for it.
-    """
-    if subparsers is None:
-        return _recipe_parser(prog=PROG)
-    parser = add_deferred(subparsers, "grpo", help=HELP, build=_recipe_parser)
-    parser.set_defaults(func=main)
-    return parser
-
-
-def _recipe_parser(prog: str):
-    from trl import ModelConfig
-
-    from training.grpo_trainer import RecipeParser, TrainingConfig
-
-    return RecipeParser(
-        (ScriptArguments, TrainingConfig, ModelConfig),
-        prog=prog,
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    """Train from the parsed namespace (recipe values and overrides already merged)."""
-    script_args, training_args, model_args = arguments_from(args)
-    train(script_args, training_args, model_args, recipe=getattr(args, "config", None))
-    return 0
-
-
-def arguments_from(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """The namespace as (ScriptArguments, TrainingConfig, ModelConfig), validated.
-
-    TRL and transformers validate in ``__post_init__`` with ``ValueError``: one line, exit 2.
-    """
-    from trl import ModelConfig
-
-    from training.grpo_trainer import TrainingConfig
-
-    values = vars(args)
-    built = []
-    for kind in (ScriptArguments, TrainingConfig, ModelConfig):
-        names = {f.name for f in dataclasses.fields(kind) if f.init}
-        try:
-            built.append(kind(**{k: v for k, v in values.items() if k in names}))
-        except ValueError as err:
-            raise UsageError(one_line(err)) from None
-    return tuple(built)  # type: ignore[return-value]
+COMMAND = RecipeCommand(
+    "grpo",
+    HELP,
+    DESCRIPTION,
+    EPILOG,
+    kinds=(
+        "training.grpo:ScriptArguments",
+        "training.grpo_trainer:TrainingConfig",
+        "trl:ModelConfig",
+    ),
+    train="training.grpo:train",
+)
+#: TRL's parser over (ScriptArguments, TrainingConfig, ModelConfig), taking ``--config``;
+#: stand-alone, ``parse_args_and_config`` works as in TRL's scripts.
+make_parser = COMMAND.make_parser
+main = COMMAND.main
+arguments_from = COMMAND.arguments_from
 
 
 def recipe_arguments(
@@ -289,25 +236,7 @@ def recipe_arguments(
     Raises:
         UsageError: a missing or bad recipe, or an option no dataclass has.
     """
-    unknown = sorted(set(values) - _option_names())
-    if unknown:
-        raise UsageError(f"unknown options: {', '.join(unknown)}")
-    namespace = argparse.Namespace(
-        **values
-    )  # set here, so the recipe's defaults do not replace them
-    namespace, extras = make_parser().parse_known_args(["--config", str(recipe), *argv], namespace)
-    if extras:
-        raise UsageError(f"unknown options: {' '.join(extras)}")
-    return arguments_from(namespace)
-
-
-def _option_names() -> set[str]:
-    from trl import ModelConfig
-
-    from training.grpo_trainer import TrainingConfig
-
-    kinds = (ScriptArguments, TrainingConfig, ModelConfig)
-    return {f.name for kind in kinds for f in dataclasses.fields(kind) if f.init}
+    return COMMAND.recipe_arguments(recipe, tuple(argv), **values)  # type: ignore[return-value]
 
 
 def train(
@@ -324,44 +253,30 @@ def train(
     the user can fix. Under ``accelerate launch`` every process runs this; only the main one
     writes the run's files.
     """
-    from training.grpo_trainer import build_trainer, save_final
+    from training.grpo_data import prompt_record
+    from training.grpo_trainer import build_trainer, train_and_save
 
     check_required(script_args, model_args)
     check_training_args(training_args)
     model_args.model_name_or_path = local_model_path(model_args.model_name_or_path)
     run_dir = Path(training_args.output_dir)
     _ = training_args.device  # sets up the process group under a launcher (if not yet done)
-    main_process = training_args.process_index == 0
     trajectory = grpo_trajectory(script_args, training_args, model_args)
     record = check_resume(run_dir, trajectory, script_args, training_args)  # reads only
-    if main_process:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    log_handler = start_run_log(run_dir, main_process, training_args)
-    try:
-        resume_from = find_resume_point(run_dir, script_args, training_args)
-        if main_process:
-            segments = next_segments(record, trajectory, checkpoint_step(resume_from))
-            write_run_info(run_dir, script_args, training_args, model_args, recipe, segments)
-        trainer = build_trainer(script_args, training_args, model_args)
-
-        started = time.perf_counter()
-        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-        log.info(
-            "training finished at global step %d in %.1f s (train_loss %s)",
-            trainer.state.global_step,
-            time.perf_counter() - started,
-            fmt(result.training_loss),
+    with logged_run(run_dir, training_args) as main_process:
+        resume_from = start_segment(
+            run_dir,
+            record,
+            trajectory,
+            (script_args, training_args, model_args),
+            recipe,
+            main_process,
+            reward_preset=script_args.reward_preset,
+            prompt=prompt_record(script_args.prompt),
         )
-        save_final(trainer, run_dir)
-        return run_dir
-    except (UsageError, mcq.DataError) as err:
-        outcome_log.error("run stopped: %s", err)
-        raise
-    except BaseException as err:
-        outcome_log.error("run failed: %s", one_line(err) if str(err) else err.__class__.__name__)
-        raise
-    finally:
-        stop_run_log(log_handler)
+        trainer = build_trainer(script_args, training_args, model_args)
+        train_and_save(trainer, run_dir, resume_from)
+    return run_dir
 
 
 def check_required(script_args: ScriptArguments, model_args: Any) -> None:
@@ -381,7 +296,7 @@ def check_required(script_args: ScriptArguments, model_args: Any) -> None:
     preflight(script_args.reward_preset, flag=False)  # each judge answers, before any work
 
 
-def check_training_args(training_args: Any) -> None:
+def check_training_args(training_args: Any, flag: str = "--output-dir") -> None:
     """Raise :class:`UsageError` for a step count or output folder that cannot work."""
     from mcq.files import check_output_folder
 
@@ -390,7 +305,7 @@ def check_training_args(training_args: Any) -> None:
             f"max_steps must be a positive number of steps, or -1 to train num_train_epochs "
             f"(got {training_args.max_steps})"
         )
-    check_output_folder(training_args.output_dir, "--output-dir")
+    check_output_folder(training_args.output_dir, flag)
 
 
 # Names that lived here before the split, for code that imports them from training.grpo.

@@ -9,31 +9,32 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from trl import GRPOConfig, ModelConfig, TrlParser
+from trl import GRPOConfig, ModelConfig
 
 from mcq.errors import UsageError
-from mcq.files import read_yaml
 from training.component_watch import component_watch
 from training.distributed import check_batch_arithmetic, world_size
-from training.runlog import log, make_callback, one_line
+from training.runlog import fmt, log, make_callback, one_line
 from training.watch.callback import add_hacking_watch
 
 __all__ = [
-    "RecipeParser",
     "TrainingConfig",
     "build_trainer",
     "device_supports_bf16",
+    "fit_to_device",
     "load_policy",
     "load_rewards",
     "load_tokenizer",
     "quantization_config",
+    "model_kwargs",
     "save_final",
+    "train_and_save",
 ]
 
 
@@ -48,7 +49,6 @@ class TrainingConfig(GRPOConfig):
     """
 
     def __post_init__(self):
-        self.device_notes: list[tuple[int, str]] = []  # (logging level, message) for the run log
         check_batch_arithmetic(
             self.per_device_train_batch_size,
             world_size(),
@@ -57,60 +57,25 @@ class TrainingConfig(GRPOConfig):
             generation_batch_size=self.generation_batch_size,
             gradient_accumulation_steps=self.gradient_accumulation_steps,
         )
-        if not self.use_cpu and not _has_accelerator():
-            self.use_cpu = True
-            self.device_notes.append((logging.INFO, "no GPU found: training on the CPU"))
-        if self.bf16 is None:  # TRL's default: bf16 unless fp16; here only where it is native
-            self.bf16 = not self.fp16 and device_supports_bf16(self.use_cpu)
-        elif self.bf16 and not device_supports_bf16(self.use_cpu):
-            self.bf16 = False
-            self.device_notes.append(
-                (logging.WARNING, "bf16 asked for but this device lacks it: using float32")
-            )
+        fit_to_device(self)
         super().__post_init__()
 
 
-class RecipeParser(TrlParser):
-    """TRL's parser that also takes ``--config RECIPE.yaml`` when it is a subcommand.
-
-    ``TrlParser.parse_args_and_config`` reads ``--config`` itself; a subcommand is parsed by its
-    parent's ``parse_args``, which only calls ``parse_known_args``, so that is where the recipe
-    is read here: its values become defaults, the command line overrides them, and the
-    namespace keeps the path as ``config``.
-    """
-
-    def parse_known_args(self, args=None, namespace=None):
-        args = list(sys.argv[1:] if args is None else args)
-        recipe = None
-        if "--config" in args:
-            at = args.index("--config")
-            if at + 1 >= len(args):
-                raise UsageError("--config needs a recipe file (YAML)")
-            recipe = args[at + 1]
-            del args[at : at + 2]
-            self.apply_recipe(recipe)
-        namespace, extras = super().parse_known_args(args, namespace)
-        if recipe is not None:
-            namespace.config = recipe
-        return namespace, extras
-
-    def apply_recipe(self, recipe: str) -> None:
-        """Make the recipe's values the defaults; its ``env:`` mapping goes to the environment."""
-        path = Path(recipe)
-        if not path.is_file():
-            raise UsageError(f"{recipe}: recipe not found")
-        values = read_yaml(path, "recipe")
-        if not isinstance(values, dict):
-            raise UsageError(f"recipe {recipe}: must be a YAML mapping of option: value")
-        env = values.pop("env", {}) or {}
-        if not isinstance(env, dict):
-            raise UsageError(f"recipe {recipe}: env must be a mapping")
-        for key, value in env.items():
-            os.environ[str(key)] = str(value)
-        unknown = self.set_defaults_with_config(**values)
-        if unknown:
-            names = ", ".join(unknown[::2])
-            raise UsageError(f"recipe {recipe}: unknown options {names}")
+def fit_to_device(config: Any) -> None:
+    """Fit a trainer config to the device before TRL validates it: the CPU when there is no
+    GPU, ``bf16`` only where the device computes it natively. What changed is kept in
+    ``config.device_notes`` as (logging level, message) for the run log."""
+    config.device_notes = []
+    if not config.use_cpu and not _has_accelerator():
+        config.use_cpu = True
+        config.device_notes.append((logging.INFO, "no GPU found: training on the CPU"))
+    if config.bf16 is None:  # TRL's default: bf16 unless fp16; here only where it is native
+        config.bf16 = not config.fp16 and device_supports_bf16(config.use_cpu)
+    elif config.bf16 and not device_supports_bf16(config.use_cpu):
+        config.bf16 = False
+        config.device_notes.append(
+            (logging.WARNING, "bf16 asked for but this device lacks it: using float32")
+        )
 
 
 def build_trainer(script_args: Any, training_args: GRPOConfig, model_args: ModelConfig):
@@ -169,17 +134,20 @@ def _has_accelerator() -> bool:
 # --- model -------------------------------------------------------------------------------------
 
 
-def load_tokenizer(model_args: ModelConfig, training_args: GRPOConfig):
-    """The model's tokenizer, padding on the left as generation needs."""
+def load_tokenizer(model_args: ModelConfig, training_args: Any, *, chat: bool = True):
+    """The model's tokenizer with a pad token (its end token when it has none).
+
+    For a chat policy (``chat``), padding on the left as generation needs, and a chat template.
+    """
     from transformers import AutoTokenizer
 
+    sides = {"padding_side": "left", "truncation_side": "left"} if chat else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(
             model_args.model_name_or_path,
             revision=model_args.model_revision,
             trust_remote_code=training_args.trust_remote_code,
-            padding_side="left",
-            truncation_side="left",
+            **sides,
         )
     except OSError as err:
         raise UsageError(
@@ -187,7 +155,7 @@ def load_tokenizer(model_args: ModelConfig, training_args: GRPOConfig):
         ) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    if not tokenizer.chat_template:
+    if chat and not tokenizer.chat_template:
         raise UsageError(f"{model_args.model_name_or_path}: the tokenizer has no chat template")
     return tokenizer
 
@@ -196,6 +164,30 @@ def load_policy(model_args: ModelConfig, training_args: GRPOConfig):
     """Load the policy model: bf16 where the run uses it, 4-bit (bitsandbytes) when asked."""
     from transformers import AutoModelForCausalLM
 
+    kwargs = model_kwargs(model_args, training_args)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path, **kwargs)
+    except OSError as err:
+        raise UsageError(
+            f"cannot load model {model_args.model_name_or_path}: {one_line(err)}"
+        ) from None
+    quant = (
+        "4-bit " + model_args.bnb_4bit_quant_type if model_args.load_in_4bit else "no quantization"
+    )
+    log.info(
+        "model %s: %.1fM parameters, dtype %s, %s, bf16 training %s",
+        model_args.model_name_or_path,
+        sum(p.numel() for p in model.parameters()) / 1e6,
+        kwargs["dtype"],
+        quant,
+        training_args.bf16,
+    )
+    return model
+
+
+def model_kwargs(model_args: ModelConfig, training_args: Any) -> dict[str, Any]:
+    """``from_pretrained`` keywords: the recipe's ``model_init_kwargs``, revision, dtype (float32
+    where bf16 training is off), attention and bitsandbytes quantization."""
     dtype = model_args.dtype
     if dtype == "bfloat16" and not training_args.bf16:
         log.warning("model dtype bfloat16 needs bf16 training, which is off here: loading float32")
@@ -211,24 +203,7 @@ def load_policy(model_args: ModelConfig, training_args: GRPOConfig):
         kwargs["attn_implementation"] = model_args.attn_implementation
     if model_args.load_in_4bit or model_args.load_in_8bit:
         kwargs["quantization_config"] = quantization_config(model_args, training_args)
-    try:
-        model = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path, **kwargs)
-    except OSError as err:
-        raise UsageError(
-            f"cannot load model {model_args.model_name_or_path}: {one_line(err)}"
-        ) from None
-    quant = (
-        "4-bit " + model_args.bnb_4bit_quant_type if model_args.load_in_4bit else "no quantization"
-    )
-    log.info(
-        "model %s: %.1fM parameters, dtype %s, %s, bf16 training %s",
-        model_args.model_name_or_path,
-        sum(p.numel() for p in model.parameters()) / 1e6,
-        dtype,
-        quant,
-        training_args.bf16,
-    )
-    return model
+    return kwargs
 
 
 def quantization_config(model_args: ModelConfig, training_args: GRPOConfig):
@@ -305,6 +280,19 @@ def prepare_vllm(script_args: Any, training_args: GRPOConfig) -> None:
 
 
 # --- save --------------------------------------------------------------------------------------
+
+
+def train_and_save(trainer: Any, run_dir: Path, resume_from: Path | None) -> None:
+    """Train (from ``resume_from`` when given), log how it went, and save into ``run_dir``."""
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    log.info(
+        "training finished at global step %d in %.1f s (train_loss %s)",
+        trainer.state.global_step,
+        time.perf_counter() - started,
+        fmt(result.training_loss),
+    )
+    save_final(trainer, run_dir)
 
 
 def save_final(trainer: Any, run_dir: Path) -> None:

@@ -17,32 +17,18 @@ A second run with the same ``output_dir`` continues from the newest complete che
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mcq
 from mcq.errors import UsageError
-from mcq.files import check_output_folder, encoding_field, set_input_encoding, write_atomic
+from mcq.files import encoding_field, set_input_encoding, write_atomic
 from mcq.sources import source_exists
-from training.checkpoints import checkpoint_step
-from training.runlog import (
-    RUN_INFO,
-    find_resume_point,
-    fmt,
-    local_model_path,
-    log,
-    one_line,
-    outcome_log,
-    record_segments,
-    start_run_log,
-    stop_run_log,
-)
-from training.trajectory import check_resume, next_segments, rm_trajectory
+from training.grpo import check_training_args
+from training.recipe_cli import RecipeCommand
+from training.runlog import local_model_path, log, logged_run, start_segment
+from training.trajectory import check_resume, rm_trajectory
 
 __all__ = [
     "EVAL_FILE",
@@ -145,59 +131,22 @@ class ScriptArguments:
 
 # --- command line ------------------------------------------------------------------------------
 
-
-def make_parser(subparsers: Any | None = None):
-    """TRL's parser over (ScriptArguments, RewardConfig, ModelConfig), taking ``--config``.
-
-    As a subcommand its TRL options are filled in only when ``rm`` is parsed or asked for
-    ``--help`` (importing TRL takes seconds), as for ``training grpo``.
-    """
-    if subparsers is None:
-        return _recipe_parser(prog=PROG)
-    from training.recipe_cli import add_deferred
-
-    parser = add_deferred(subparsers, "rm", help=HELP, build=_recipe_parser)
-    parser.set_defaults(func=main)
-    return parser
-
-
-def _recipe_parser(prog: str):
-    from trl import ModelConfig
-
-    from training.grpo_trainer import RecipeParser
-    from training.rm_trainer import RewardTrainingConfig
-
-    return RecipeParser(
-        (ScriptArguments, RewardTrainingConfig, ModelConfig),
-        prog=prog,
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    """Train from the parsed namespace (recipe values and overrides already merged)."""
-    script_args, training_args, model_args = arguments_from(args)
-    train(script_args, training_args, model_args, recipe=getattr(args, "config", None))
-    return 0
-
-
-def arguments_from(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """The namespace as (ScriptArguments, RewardTrainingConfig, ModelConfig), validated."""
-    from trl import ModelConfig
-
-    from training.rm_trainer import RewardTrainingConfig
-
-    values = vars(args)
-    built = []
-    for kind in (ScriptArguments, RewardTrainingConfig, ModelConfig):
-        names = {f.name for f in dataclasses.fields(kind) if f.init}
-        try:
-            built.append(kind(**{k: v for k, v in values.items() if k in names}))
-        except ValueError as err:
-            raise UsageError(one_line(err)) from None
-    return tuple(built)  # type: ignore[return-value]
+COMMAND = RecipeCommand(
+    "rm",
+    HELP,
+    DESCRIPTION,
+    EPILOG,
+    kinds=(
+        "training.rm:ScriptArguments",
+        "training.rm_trainer:RewardTrainingConfig",
+        "trl:ModelConfig",
+    ),
+    train="training.rm:train",
+)
+#: TRL's parser over (ScriptArguments, RewardTrainingConfig, ModelConfig), taking ``--config``.
+make_parser = COMMAND.make_parser
+main = COMMAND.main
+arguments_from = COMMAND.arguments_from
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -215,35 +164,22 @@ def train(
     Reads top to bottom: checks → run log → pairs → resume point → trainer → train → save →
     held-out accuracy. Raises :class:`UsageError` (or ``mcq.DataError``) for user mistakes.
     """
-    from training.grpo_trainer import save_final
+    from training.grpo_trainer import train_and_save
     from training.rm_trainer import build_trainer, pairwise_accuracy
 
     check_arguments(script_args, training_args, model_args)
     model_args.model_name_or_path = local_model_path(model_args.model_name_or_path)
     run_dir = Path(training_args.output_dir)
-    main_process = training_args.process_index == 0
     trajectory = rm_trajectory(script_args, training_args, model_args)
     record = check_resume(run_dir, trajectory, script_args, training_args)  # reads only
-    if main_process:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    log_handler = start_run_log(run_dir, main_process, training_args)
-    try:
+    with logged_run(run_dir, training_args) as main_process:
         train_pairs, eval_pairs = load_data(script_args)
-        resume_from = find_resume_point(run_dir, script_args, training_args)
-        if main_process:
-            segments = next_segments(record, trajectory, checkpoint_step(resume_from))
-            write_run_info(run_dir, script_args, training_args, model_args, recipe, segments)
-        trainer = build_trainer(train_pairs, eval_pairs, training_args, model_args)
-
-        started = time.perf_counter()
-        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-        log.info(
-            "training finished at global step %d in %.1f s (train_loss %s)",
-            trainer.state.global_step,
-            time.perf_counter() - started,
-            fmt(result.training_loss),
+        args = (script_args, training_args, model_args)
+        resume_from = start_segment(
+            run_dir, record, trajectory, args, recipe, main_process, kind="reward_model"
         )
-        save_final(trainer, run_dir)
+        trainer = build_trainer(train_pairs, eval_pairs, training_args, model_args)
+        train_and_save(trainer, run_dir, resume_from)
         if eval_pairs and main_process:
             found = pairwise_accuracy(trainer, eval_pairs, script_args.score_batch_size)
             found["heldout_file"] = HELDOUT_FILE
@@ -261,15 +197,7 @@ def train(
                 found["n"],
                 run_dir / EVAL_FILE,
             )
-        return run_dir
-    except (UsageError, mcq.DataError) as err:
-        outcome_log.error("run stopped: %s", err)
-        raise
-    except BaseException as err:
-        outcome_log.error("run failed: %s", one_line(err) if str(err) else err.__class__.__name__)
-        raise
-    finally:
-        stop_run_log(log_handler)
+    return run_dir
 
 
 def check_arguments(script_args: ScriptArguments, training_args: Any, model_args: Any) -> None:
@@ -289,12 +217,7 @@ def check_arguments(script_args: ScriptArguments, training_args: Any, model_args
         raise UsageError(f"max_samples must be at least 1, not {script_args.max_samples}")
     if script_args.score_batch_size < 1:
         raise UsageError(f"score_batch_size must be at least 1, not {script_args.score_batch_size}")
-    if training_args.max_steps == 0 or training_args.max_steps < -1:
-        raise UsageError(
-            f"max_steps must be a positive number of steps, or -1 to train num_train_epochs "
-            f"(got {training_args.max_steps})"
-        )
-    check_output_folder(training_args.output_dir, "--output_dir")
+    check_training_args(training_args, "--output_dir")
 
 
 def load_data(script_args: ScriptArguments) -> tuple[list, list]:
@@ -328,30 +251,3 @@ def load_data(script_args: ScriptArguments) -> tuple[list, list]:
         script_args.dataset_seed,
     )
     return train_pairs, eval_pairs
-
-
-def write_run_info(
-    run_dir: Path,
-    script_args: Any,
-    training_args: Any,
-    model_args: Any,
-    recipe: str | None,
-    segments: list[dict[str, Any]] | None = None,
-) -> None:
-    """Save the resolved configuration as ``zhongli_run.json`` (what ``training push`` reads),
-    with every start's settings and provenance in ``segments`` (:mod:`training.trajectory`)."""
-    for level, note in getattr(training_args, "device_notes", []):
-        log.log(level, "%s", note)
-    log.info("recipe: %s", recipe or "(none, command line only)")
-    info = {
-        "kind": "reward_model",
-        "base_model": model_args.model_name_or_path,
-        "recipe": recipe,
-        "dataset": script_args.dataset_path,
-        "world_size": training_args.world_size,
-        "script_args": dataclasses.asdict(script_args),
-        "model_args": dataclasses.asdict(model_args),
-        "training_args": json.loads(training_args.to_json_string()),
-        **record_segments(segments),
-    }
-    write_atomic(run_dir / RUN_INFO, json.dumps(info, ensure_ascii=False, indent=2, default=str))

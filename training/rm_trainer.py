@@ -7,7 +7,6 @@ when a run (or its ``--help``) needs it.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,7 @@ from trl import ModelConfig, RewardConfig
 
 from mcq.errors import UsageError
 from rewards.learned import reward_input, score_logits
-from training.grpo_trainer import _has_accelerator, device_supports_bf16, quantization_config
+from training.grpo_trainer import fit_to_device, load_tokenizer, model_kwargs
 from training.runlog import log, make_callback, one_line
 
 __all__ = ["RewardTrainingConfig", "build_trainer", "load_reward_base", "pairwise_accuracy"]
@@ -27,17 +26,7 @@ class RewardTrainingConfig(RewardConfig):
     the CPU when there is no GPU, ``bf16`` only where the device computes it natively."""
 
     def __post_init__(self):
-        self.device_notes: list[tuple[int, str]] = []
-        if not self.use_cpu and not _has_accelerator():
-            self.use_cpu = True
-            self.device_notes.append((logging.INFO, "no GPU found: training on the CPU"))
-        if self.bf16 is None:
-            self.bf16 = not self.fp16 and device_supports_bf16(self.use_cpu)
-        elif self.bf16 and not device_supports_bf16(self.use_cpu):
-            self.bf16 = False
-            self.device_notes.append(
-                (logging.WARNING, "bf16 asked for but this device lacks it: using float32")
-            )
+        fit_to_device(self)
         super().__post_init__()
 
 
@@ -48,7 +37,7 @@ def build_trainer(train_pairs, eval_pairs, training_args: RewardConfig, model_ar
 
     from training.rm_data import trainer_rows
 
-    tokenizer = load_tokenizer(model_args, training_args)
+    tokenizer = load_tokenizer(model_args, training_args, chat=False)
     model = load_reward_base(model_args, training_args)
     model.config.pad_token_id = tokenizer.pad_token_id
     if model_args.use_peft and model_args.lora_task_type != "SEQ_CLS":
@@ -69,25 +58,6 @@ def build_trainer(train_pairs, eval_pairs, training_args: RewardConfig, model_ar
     )
 
 
-def load_tokenizer(model_args: ModelConfig, training_args: RewardConfig):
-    """The base model's tokenizer, with a pad token (its end token when it has none)."""
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(
-            model_args.model_name_or_path,
-            revision=model_args.model_revision,
-            trust_remote_code=training_args.trust_remote_code,
-        )
-    except OSError as err:
-        raise UsageError(
-            f"cannot load a tokenizer from {model_args.model_name_or_path}: {one_line(err)}"
-        ) from None
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
-
-
 def load_reward_base(model_args: ModelConfig, training_args: RewardConfig):
     """``AutoModelForSequenceClassification`` with one output from any causal-LM checkpoint.
 
@@ -95,25 +65,10 @@ def load_reward_base(model_args: ModelConfig, training_args: RewardConfig):
     """
     from transformers import AutoModelForSequenceClassification
 
-    dtype = model_args.dtype
-    if dtype == "bfloat16" and not training_args.bf16:
-        log.warning("model dtype bfloat16 needs bf16 training, which is off here: loading float32")
-        dtype = "float32"
-    kwargs: dict[str, Any] = dict(training_args.model_init_kwargs or {})
-    training_args.model_init_kwargs = None  # used here; TRL would warn that it ignores them
-    kwargs.update(
-        num_labels=1,
-        revision=model_args.model_revision,
-        trust_remote_code=training_args.trust_remote_code,
-        dtype=dtype,
-    )
-    if model_args.attn_implementation:
-        kwargs["attn_implementation"] = model_args.attn_implementation
-    if model_args.load_in_4bit or model_args.load_in_8bit:
-        kwargs["quantization_config"] = quantization_config(model_args, training_args)
+    kwargs = model_kwargs(model_args, training_args)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
-            model_args.model_name_or_path, **kwargs
+            model_args.model_name_or_path, num_labels=1, **kwargs
         )
     except (OSError, ValueError) as err:
         raise UsageError(
@@ -123,7 +78,7 @@ def load_reward_base(model_args: ModelConfig, training_args: RewardConfig):
         "reward model from %s: %.1fM parameters, dtype %s, bf16 training %s, LoRA %s",
         model_args.model_name_or_path,
         sum(p.numel() for p in model.parameters()) / 1e6,
-        dtype,
+        kwargs["dtype"],
         training_args.bf16,
         model_args.use_peft,
     )

@@ -10,13 +10,20 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from mcq.errors import UsageError
 from mcq.files import write_atomic
 from mcq.provenance import package_versions
-from training.checkpoints import checkpoint_problem, list_checkpoints, prepare_resume
+from training.checkpoints import (
+    checkpoint_problem,
+    checkpoint_step,
+    list_checkpoints,
+    prepare_resume,
+)
 
 __all__ = [
     "LOG_FILE",
@@ -24,11 +31,13 @@ __all__ = [
     "find_resume_point",
     "local_model_path",
     "log",
+    "logged_run",
     "one_line",
     "package_versions",
     "record_best_checkpoint",
     "record_segments",
     "start_run_log",
+    "start_segment",
     "stop_run_log",
     "write_run_info",
 ]
@@ -89,6 +98,48 @@ def stop_run_log(handler: logging.Handler | None) -> None:
     handler.close()
 
 
+@contextmanager
+def logged_run(run_dir: Path, training_args: Any) -> Iterator[bool]:
+    """Around a run: the run folder and its log (:func:`start_run_log`); yields whether this is
+    the main process. Why a run ended early goes into the log: ``run stopped`` for a mistake the
+    user can fix, ``run failed`` for anything else."""
+    main_process = training_args.process_index == 0
+    if main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    handler = start_run_log(run_dir, main_process, training_args)
+    try:
+        yield main_process
+    except UsageError as err:  # mcq.DataError too
+        outcome_log.error("run stopped: %s", err)
+        raise
+    except BaseException as err:
+        outcome_log.error("run failed: %s", one_line(err) if str(err) else err.__class__.__name__)
+        raise
+    finally:
+        stop_run_log(handler)
+
+
+def start_segment(
+    run_dir: Path,
+    record: Any,
+    trajectory: Any,
+    args: tuple[Any, Any, Any],
+    recipe: str | None,
+    main_process: bool,
+    **fields: Any,
+) -> Path | None:
+    """The checkpoint this start resumes from (None: step 0), after the main process recorded
+    the start as a segment in ``zhongli_run.json`` (see :mod:`training.trajectory`)."""
+    from training.trajectory import next_segments
+
+    script_args, training_args, model_args = args
+    resume_from = find_resume_point(run_dir, script_args, training_args)
+    if main_process:
+        segments = next_segments(record, trajectory, checkpoint_step(resume_from))
+        write_run_info(run_dir, *args, recipe, segments, **fields)
+    return resume_from
+
+
 def write_run_info(
     run_dir: Path,
     script_args: Any,
@@ -96,20 +147,19 @@ def write_run_info(
     model_args: Any,
     recipe: str | None,
     segments: list[dict[str, Any]] | None = None,
+    **fields: Any,
 ) -> None:
     """Log the resolved configuration and save it as ``zhongli_run.json`` (atomically).
 
-    The top-level fields describe the latest start; ``segments`` (see
-    :mod:`training.trajectory`) keeps every start's settings and provenance.
+    The top-level fields describe the latest start (``fields``: what the command adds, such
+    as the GRPO preset and prompt); ``segments`` (see :mod:`training.trajectory`) keeps every
+    start's settings and provenance.
     """
-    from training.grpo_data import prompt_record
-
     changed = _changed_fields(training_args)
     info = {
         "base_model": model_args.model_name_or_path,
         "recipe": recipe,
-        "reward_preset": script_args.reward_preset,
-        "prompt": prompt_record(script_args.prompt),
+        **fields,
         "dataset": script_args.dataset_path,
         "world_size": training_args.world_size,
         "script_args": dataclasses.asdict(script_args),
@@ -128,7 +178,7 @@ def write_run_info(
         "model arguments: %s", json.dumps(info["model_args"], ensure_ascii=False, default=str)
     )
     config_log.info(
-        "training arguments (differing from GRPOConfig defaults): %s",
+        "training arguments (differing from the trainer's defaults): %s",
         json.dumps(changed, default=str),
     )
     config_log.info("versions: %s", json.dumps(package_versions()))
