@@ -40,7 +40,6 @@ __all__ = [
     "train",
 ]
 
-PROG = "python -m training grpo"
 HELP = "GRPO training from a recipe (--config RECIPE.yaml [--key value ...])"
 DESCRIPTION = (
     "GRPO training (TRL) on multiple-choice questions with zhongli's rewards. Options come from "
@@ -206,16 +205,7 @@ class ScriptArguments:
 
 
 COMMAND = RecipeCommand(
-    "grpo",
-    HELP,
-    DESCRIPTION,
-    EPILOG,
-    kinds=(
-        "training.grpo:ScriptArguments",
-        "training.grpo_trainer:TrainingConfig",
-        "trl:ModelConfig",
-    ),
-    train="training.grpo:train",
+    "grpo", HELP, DESCRIPTION, EPILOG, config="training.grpo_trainer:TrainingConfig"
 )
 #: TRL's parser over (ScriptArguments, TrainingConfig, ModelConfig), taking ``--config``;
 #: stand-alone, ``parse_args_and_config`` works as in TRL's scripts.

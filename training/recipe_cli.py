@@ -11,7 +11,7 @@ Example:
     >>> import argparse
     >>> tree = argparse.ArgumentParser(prog="python -m training")
     >>> sub = tree.add_subparsers(dest="command")
-    >>> demo = RecipeCommand("demo", "a recipe command", "", "", kinds=(), train="")
+    >>> demo = RecipeCommand("demo", "a recipe command", "", "", config="")
     >>> _ = demo.make_parser(sub)
     >>> args, rest = tree.parse_known_args(["demo", "-q", "--max_steps", "3"])
     >>> args.quiet, rest
@@ -41,14 +41,19 @@ ARGV = "recipe_argv"
 class RecipeCommand:
     """A training command: ``make_parser(subparsers=None)`` + ``main(args)``, as every command."""
 
+    #: The command, and its module ``training.<name>`` with ``ScriptArguments`` and
+    #: ``train(script_args, training_args, model_args, *, recipe)``.
     name: str
     help: str
     description: str
     epilog: str
-    #: ``"module:attr"`` of (script arguments, trainer config, model config), loaded on use.
-    kinds: tuple[str, ...]
-    #: ``"module:attr"`` of ``train(script_args, training_args, model_args, *, recipe)``.
-    train: str
+    #: ``"module:attr"`` of the trainer's config dataclass, loaded when the command runs.
+    config: str
+
+    @property
+    def kinds(self) -> tuple[str, str, str]:
+        """``"module:attr"`` of (script arguments, trainer config, model config)."""
+        return (f"training.{self.name}:ScriptArguments", self.config, "trl:ModelConfig")
 
     @property
     def prog(self) -> str:
@@ -81,7 +86,7 @@ class RecipeCommand:
             add_verbosity_flags(parser)  # handled by the tree already; listed in --help
             args = parser.parse_args(getattr(args, ARGV))
         script_args, training_args, model_args = self.arguments_from(args)
-        train = _load(self.train)
+        train = _load(f"training.{self.name}:train")
         train(script_args, training_args, model_args, recipe=getattr(args, "config", None))
         return 0
 

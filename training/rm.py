@@ -39,7 +39,6 @@ __all__ = [
     "train",
 ]
 
-PROG = "python -m training rm"
 HELP = "reward-model training on preference pairs (--config RECIPE.yaml [--key value ...])"
 DESCRIPTION = (
     "Train a reward model (TRL's RewardTrainer, a one-output sequence classifier) on preference "
@@ -132,16 +131,7 @@ class ScriptArguments:
 # --- command line ------------------------------------------------------------------------------
 
 COMMAND = RecipeCommand(
-    "rm",
-    HELP,
-    DESCRIPTION,
-    EPILOG,
-    kinds=(
-        "training.rm:ScriptArguments",
-        "training.rm_trainer:RewardTrainingConfig",
-        "trl:ModelConfig",
-    ),
-    train="training.rm:train",
+    "rm", HELP, DESCRIPTION, EPILOG, config="training.rm_trainer:RewardTrainingConfig"
 )
 #: TRL's parser over (ScriptArguments, RewardTrainingConfig, ModelConfig), taking ``--config``.
 make_parser = COMMAND.make_parser
