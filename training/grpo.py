@@ -310,6 +310,8 @@ _MOVED = {
     "build_dataset": "training.grpo_data",
     "select_subset": "training.grpo_data",
     "_prompt_tokens": "training.grpo_data",
+    "find_resume_point": "training.runlog",
+    "write_run_info": "training.runlog",
 }
 
 
