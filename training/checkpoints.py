@@ -13,8 +13,9 @@ import json
 import logging
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mcq.errors import first_line
 
@@ -25,6 +26,7 @@ __all__ = [
     "checkpoint_problem",
     "list_checkpoints",
     "prepare_resume",
+    "resume_field",
 ]
 
 log = logging.getLogger(__name__)
@@ -180,3 +182,14 @@ def _zip_problem(path: Path) -> str | None:
     if bad is not None:
         return f"{path.name} is corrupt ({bad})"
     return None
+
+
+def resume_field() -> Any:
+    """The ``resume`` setting of a training command's script arguments (``--resume``)."""
+    return field(
+        default=True,
+        metadata={
+            "help": "Continue from the newest complete checkpoint in output_dir. With false, an "
+            "output_dir that already has checkpoints is refused rather than overwritten."
+        },
+    )

@@ -20,6 +20,7 @@ from typing import Any
 from mcq.errors import UsageError
 from mcq.files import encoding_field
 from mcq.sources import source_exists
+from training.checkpoints import resume_field
 from training.grpo_data import load_prompt
 from training.heldout import check_heldout_args
 from training.recipe_cli import RecipeCommand
@@ -119,13 +120,7 @@ class ScriptArguments:
             "help": "Replace the prompt's system turn; an empty string sends no system turn."
         },
     )
-    resume: bool = field(
-        default=True,
-        metadata={
-            "help": "Continue from the newest complete checkpoint in output_dir. With false, an "
-            "output_dir that already has checkpoints is refused rather than overwritten."
-        },
-    )
+    resume: bool = resume_field()
     resume_with_changes: bool = field(
         default=False,
         metadata={
@@ -209,9 +204,7 @@ COMMAND = RecipeCommand(
 )
 #: TRL's parser over (ScriptArguments, TrainingConfig, ModelConfig), taking ``--config``;
 #: stand-alone, ``parse_args_and_config`` works as in TRL's scripts.
-make_parser = COMMAND.make_parser
-main = COMMAND.main
-arguments_from = COMMAND.arguments_from
+make_parser, main, arguments_from = COMMAND.make_parser, COMMAND.main, COMMAND.arguments_from
 
 
 def recipe_arguments(
@@ -230,11 +223,7 @@ def recipe_arguments(
 
 
 def train(
-    script_args: ScriptArguments,
-    training_args: Any,
-    model_args: Any,
-    *,
-    recipe: str | None = None,
+    script_args: ScriptArguments, training_args: Any, model_args: Any, *, recipe: str | None = None
 ) -> Path:
     """Train and save; returns the run folder (``training_args.output_dir``).
 

@@ -25,6 +25,7 @@ from typing import Any
 from mcq.errors import UsageError
 from mcq.files import encoding_field, set_input_encoding, write_atomic
 from mcq.sources import source_exists
+from training.checkpoints import resume_field
 from training.grpo import check_training_args
 from training.recipe_cli import RecipeCommand
 from training.runlog import local_model_path, log, logged_run, start_segment
@@ -111,13 +112,7 @@ class ScriptArguments:
         default=32,
         metadata={"help": "Pairs per forward pass when the held-out pairs are scored."},
     )
-    resume: bool = field(
-        default=True,
-        metadata={
-            "help": "Continue from the newest complete checkpoint in output_dir. With false, an "
-            "output_dir that already has checkpoints is refused rather than overwritten."
-        },
-    )
+    resume: bool = resume_field()
     resume_with_changes: bool = field(
         default=False,
         metadata={
@@ -134,20 +129,14 @@ COMMAND = RecipeCommand(
     "rm", HELP, DESCRIPTION, EPILOG, config="training.rm_trainer:RewardTrainingConfig"
 )
 #: TRL's parser over (ScriptArguments, RewardTrainingConfig, ModelConfig), taking ``--config``.
-make_parser = COMMAND.make_parser
-main = COMMAND.main
-arguments_from = COMMAND.arguments_from
+make_parser, main, arguments_from = COMMAND.make_parser, COMMAND.main, COMMAND.arguments_from
 
 
 # --- the run -----------------------------------------------------------------------------------
 
 
 def train(
-    script_args: ScriptArguments,
-    training_args: Any,
-    model_args: Any,
-    *,
-    recipe: str | None = None,
+    script_args: ScriptArguments, training_args: Any, model_args: Any, *, recipe: str | None = None
 ) -> Path:
     """Train, save, and score the held-out pairs; returns the run folder.
 
