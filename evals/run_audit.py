@@ -214,7 +214,7 @@ def write_audit_report(
     preset = record.run.get("reward_preset") or "?"
     report.paragraph(
         f"{state}. Run `{record.folder}` (reward preset `{preset}`, base model "
-        f"`{record.run.get('base_model') or '?'}`), {record.logged_steps()} logging steps up to "
+        f"`{_shown(record.run.get('base_model') or '?')}`), {record.logged_steps()} logging steps up to "
         f"step {record.metrics[-1]['step']}, {len(record.completions)} sampled completions, "
         f"{len(record.alarms)} alarms."
     )
@@ -260,6 +260,14 @@ def write_audit_report(
     _alarm_section(report, record)
     _examples_section(report, record, examples)
     return report.write(out, html_too=html)
+
+
+def _shown(path: str) -> str:
+    """A local path relative to the working directory when it lies inside it (else as given)."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 def _arrow(a: float | None, b: float | None) -> str:

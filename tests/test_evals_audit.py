@@ -256,7 +256,7 @@ def test_training_curves_draws_accuracy_and_watch_panels_when_logged(tmp_path):
     watched = Image.open(tmp_path / "watched" / "curves.png")
     plain = Image.open(tmp_path / "plain" / "curves.png")
     assert "Held-out accuracy" in watched.info["Description"]
-    assert "Watch: detector shares" in watched.info["Description"]
+    assert "Watch: detector shares and run-level signals" in watched.info["Description"]
     assert "Held-out accuracy" not in plain.info["Description"]
     assert watched.size[1] > plain.size[1] * 1.3  # a third row of panels
 

@@ -199,7 +199,7 @@ def _watch_panels(axes: Any, history: list[dict[str, float]]) -> None:
         watch_ax.text(
             0.5, 0.5, "watch not logged", ha="center", va="center", transform=watch_ax.transAxes
         )
-    watch_ax.set_title("Watch: detector shares of sampled completions")
+    watch_ax.set_title("Watch: detector shares and run-level signals")
 
 
 def is_reward_model_run(history: list[dict[str, float]]) -> bool:
