@@ -8,21 +8,24 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from trl import TrlParser
 
-from mcq.cli import CommandParser
 from mcq.errors import UsageError
 from mcq.files import read_yaml
 
 __all__ = ["RecipeParser", "pop_config", "read_recipe"]
 
 
-class RecipeParser(CommandParser, TrlParser):
+class RecipeParser(TrlParser):
     """``TrlParser`` whose ``parse_known_args`` reads ``--config`` too (as a subcommand's parse
     and ``recipe_arguments`` call it): the recipe's values become the defaults, the command
-    line overrides them, and the namespace keeps the path as ``config``."""
+    line overrides them, and the namespace keeps the path as ``config``. A bad option is a
+    :class:`UsageError` (one line, exit 2, under whichever launcher named the command)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see --help)")
 
     def parse_known_args(self, args=None, namespace=None):
         args = list(sys.argv[1:] if args is None else args)
