@@ -39,7 +39,10 @@ def _free_engines():
 
 def generate(capsys, *argv: object) -> tuple[int, str, str]:
     """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    code = main(["generate", *map(str, argv)])
+    try:
+        code = main(["generate", *map(str, argv)])
+    except SystemExit as exit:  # argparse refuses a flag value as the shell would see it
+        code = exit.code
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -27,7 +27,10 @@ pytestmark = pytest.mark.slow
 
 
 def generate(capsys, *argv: object) -> tuple[int, str, str]:
-    code = main(["generate", *map(str, argv)])
+    try:
+        code = main(["generate", *map(str, argv)])
+    except SystemExit as exit:  # argparse refuses a flag value as the shell would see it
+        code = exit.code
     out, err = capsys.readouterr()
     return code, out, err
 
