@@ -21,11 +21,13 @@ from mcq.errors import first_line
 
 __all__ = [
     "INCOMPLETE_DIR",
+    "RUN_INFO",
     "CheckpointReport",
     "checkpoint_step",
     "checkpoint_problem",
     "list_checkpoints",
     "prepare_resume",
+    "read_run_info",
     "resume_field",
 ]
 
@@ -34,6 +36,20 @@ log = logging.getLogger(__name__)
 #: Broken checkpoints are moved into this sub-folder of the run. They must leave the run folder
 #: itself: ``Trainer`` rotates (deletes) anything matching ``checkpoint-*`` there.
 INCOMPLETE_DIR = "incomplete-checkpoints"
+
+#: The run record in a run folder (settings, segments, provenance, best checkpoint): written by
+#: ``training.runlog``, compared on resume by ``training.trajectory``, put in the model card by push.
+RUN_INFO = "zhongli_run.json"
+
+
+def read_run_info(run_dir: Path) -> dict[str, Any] | None:
+    """The run record of ``run_dir`` (None when it is missing, unreadable or not an object)."""
+    try:
+        record = json.loads((Path(run_dir) / RUN_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
 
 _CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 _WEIGHT_FILES = ("adapter_model.safetensors", "model.safetensors", "model.safetensors.index.json")

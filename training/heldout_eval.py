@@ -244,13 +244,7 @@ def _names(breakdowns: list[Any]) -> list[str]:
 
 
 def _recorded_best(run_dir: Path) -> dict[str, Any] | None:
-    import json
+    from training.checkpoints import read_run_info
 
-    from training.runlog import RUN_INFO
-
-    try:
-        record = json.loads((run_dir / RUN_INFO).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    best = record.get("best_checkpoint") if isinstance(record, dict) else None
+    best = (read_run_info(run_dir) or {}).get("best_checkpoint")
     return dict(best) if isinstance(best, dict) and "eval_accuracy" in best else None

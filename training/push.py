@@ -16,6 +16,7 @@ from mcq.cli import CommandFailed, command_parser
 from mcq.errors import UsageError
 from mcq.files import check_output_folder, write_atomic
 from mcq.paths import REPO_ROOT
+from training.checkpoints import read_run_info
 
 __all__ = ["files_to_upload", "main", "make_parser", "model_card", "push"]
 
@@ -82,7 +83,7 @@ def files_to_upload(folder: str | Path) -> list[Path]:
 def model_card(folder: str | Path, repo_id: str) -> str:
     """The model card (README.md) for ``folder`` published as ``repo_id``."""
     folder = Path(folder)
-    info = _read_json(folder / "zhongli_run.json") or {}
+    info = read_run_info(folder) or {}
     adapter = _read_json(folder / "adapter_config.json")
     base = info.get("base_model") or (adapter or {}).get("base_model_name_or_path") or "unknown"
     is_adapter = adapter is not None

@@ -19,11 +19,14 @@ from mcq.errors import UsageError
 from mcq.files import write_atomic
 from mcq.provenance import package_versions
 from training.checkpoints import (
+    RUN_INFO,
     checkpoint_problem,
     checkpoint_step,
     list_checkpoints,
     prepare_resume,
+    read_run_info,
 )
+from training.trajectory import next_segments
 
 __all__ = [
     "LOG_FILE",
@@ -49,8 +52,6 @@ config_log = logging.getLogger("training.config")  # the resolved configuration:
 outcome_log = logging.getLogger("training.outcome")
 _FILE_ONLY = (metrics_log.name, config_log.name, outcome_log.name)
 
-#: Written into the run folder: what `python -m training push` puts in the model card.
-RUN_INFO = "zhongli_run.json"
 LOG_FILE = "training.log"
 
 
@@ -130,8 +131,6 @@ def start_segment(
 ) -> Path | None:
     """The checkpoint this start resumes from (None: step 0), after the main process recorded
     the start as a segment in ``zhongli_run.json`` (see :mod:`training.trajectory`)."""
-    from training.trajectory import next_segments
-
     script_args, training_args, model_args = args
     resume_from = find_resume_point(run_dir, script_args, training_args)
     if main_process:
@@ -187,22 +186,15 @@ def write_run_info(
 
 def record_best_checkpoint(run_dir: Path, best: dict[str, Any]) -> None:
     """Set ``best_checkpoint`` (``step``, ``path``, ``eval_accuracy``) in ``zhongli_run.json``."""
-    path = run_dir / RUN_INFO
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        info = {}
+    info = read_run_info(run_dir) or {}
     info["best_checkpoint"] = {k: best.get(k) for k in ("step", "path", "eval_accuracy")}
-    write_atomic(path, json.dumps(info, ensure_ascii=False, indent=2, default=str))
+    write_atomic(run_dir / RUN_INFO, json.dumps(info, ensure_ascii=False, indent=2, default=str))
 
 
 def _carried_best(run_dir: Path, segments: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     """A resumed run's ``best_checkpoint`` from before its resume point (a fresh run: none)."""
     start = (segments or [{}])[-1].get("start_step", 0)
-    try:
-        best = json.loads((run_dir / RUN_INFO).read_text(encoding="utf-8")).get("best_checkpoint")
-    except (OSError, ValueError, AttributeError):
-        return None
+    best = (read_run_info(run_dir) or {}).get("best_checkpoint")
     if start > 0 and isinstance(best, dict) and isinstance(best.get("step"), int):
         return best if best["step"] <= start else None
     return None

@@ -25,7 +25,7 @@ from typing import Any
 
 from mcq.errors import UsageError
 from mcq.provenance import file_sha256, model_identity, provenance
-from training.checkpoints import list_checkpoints
+from training.checkpoints import list_checkpoints, read_run_info
 
 __all__ = [
     "GRPO_KEYS",
@@ -175,7 +175,7 @@ def check_resume(
     explicit = Path(resume_from_checkpoint) if resume_from_checkpoint else None
     if explicit is None and not (resume and list_checkpoints(run_dir)):
         return None
-    record = _read_record(run_dir) or (_read_record(explicit.parent) if explicit else None)
+    record = read_run_info(run_dir) or (read_run_info(explicit.parent) if explicit else None)
     segments = (record or {}).get("segments")
     if not segments:
         return record
@@ -275,13 +275,3 @@ def _unresolved_same(before: Any, after: Any) -> bool:
 def _short(value: Any, width: int = 60) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _read_record(folder: Path) -> dict[str, Any] | None:
-    from training.runlog import RUN_INFO
-
-    try:
-        record = json.loads((folder / RUN_INFO).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
