@@ -177,7 +177,10 @@ def _parquet_rows(path: Path, max_mb: float | None) -> list[dict]:
     except ImportError:
         raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
     try:
-        return pq.read_table(pa.BufferReader(raw)).to_pylist()
+        # One thread: the bytes are in memory already, and Arrow's thread pools could abort the
+        # process at exit ("terminate called without an active exception", seen under a memory cap).
+        table = pq.read_table(pa.BufferReader(raw), use_threads=False, pre_buffer=False)
+        return table.to_pylist()
     except (pa.ArrowException, OSError) as err:
         raise DataError(
             f"{path}: not a readable Parquet file ({first_line(err, typed=True)})"
