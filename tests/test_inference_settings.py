@@ -18,21 +18,12 @@ import pytest
 import inference
 import mcq
 from inference.backends.transformers import TransformersBackend
-from inference.cli import main
 from inference.generation.cli import make_parser, settings_from_args
 from inference.generation.settings import GenerationSettings, flag_of, resolve
 from mcq.errors import UsageError
+from tests.test_inference_generate import generate
 
 pytestmark = pytest.mark.slow
-
-
-def generate(capsys, *argv: object) -> tuple[int, str, str]:
-    try:
-        code = main(["generate", *map(str, argv)])
-    except SystemExit as exit:  # argparse refuses a flag value as the shell would see it
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
