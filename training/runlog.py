@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mcq.errors import UsageError
+from mcq.errors import UsageError, first_line
 from mcq.files import write_atomic
 from mcq.provenance import package_versions
 from training.checkpoints import (
@@ -53,6 +53,9 @@ outcome_log = logging.getLogger("training.outcome")
 _FILE_ONLY = (metrics_log.name, config_log.name, outcome_log.name)
 
 LOG_FILE = "training.log"
+
+#: The first line of a library error, as the run log quotes it (one home: mcq.errors.first_line).
+one_line = first_line
 
 
 def start_run_log(
@@ -277,12 +280,6 @@ def fmt(value: Any) -> Any:
     if isinstance(value, float):
         return float(f"{value:.6g}")
     return value if isinstance(value, int | str | bool | None) else str(value)
-
-
-def one_line(err: BaseException) -> str:
-    """The first non-empty line of an exception's message (or its class name)."""
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
-    return lines[0] if lines else err.__class__.__name__
 
 
 def _changed_fields(args: Any) -> dict[str, Any]:
